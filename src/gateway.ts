@@ -1,0 +1,62 @@
+/**
+ * createGateway: composes the request path into one Hono app. Runtime-neutral: every dependency on
+ * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
+ * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
+ *
+ * The request path, in order: route → readMessage → forward. `app.onError` is the one place an
+ * error becomes a response.
+ */
+import { Hono } from "hono";
+import type { ClientAddress, GatewayEnv } from "./context.ts";
+import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
+import { readMessage } from "./mcp/read-message.ts";
+import { forward } from "./proxy/forward.ts";
+import { RouteRegistry } from "./routing/registry.ts";
+import { route } from "./routing/route.ts";
+import type { KeyValueStore } from "./stores/types.ts";
+
+export interface GatewayDeps {
+  /** Definitions (and later policies and keys) live here. */
+  store: KeyValueStore;
+  /** The fetch used to reach upstreams (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** The client's address as the runtime knows it, for `X-Forwarded-For`. */
+  clientAddress?: ClientAddress;
+  /** Upstream timeout in seconds when a definition sets none (default 30). */
+  defaultTimeoutSeconds?: number;
+  /** Where warnings go (default: console). */
+  log?: (message: string, detail?: unknown) => void;
+}
+
+export type Gateway = Hono<GatewayEnv>;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const log = deps.log ?? ((message, detail) => console.warn(message, detail ?? ""));
+  const registry = new RouteRegistry(deps.store, {
+    onInvalid: (key, issues) => log(`skipping invalid definition ${key}`, issues),
+  });
+  const app = new Hono<GatewayEnv>();
+
+  app.use("*", route(registry));
+  app.use("*", readMessage());
+  app.all(
+    "*",
+    forward({
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
+      ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
+      onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
+    }),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof GatewayError) {
+      if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
+      return errorResponse(error, error.id ?? c.get("mcp")?.id ?? null);
+    }
+    log("unexpected error", error);
+    return errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), c.get("mcp")?.id ?? null);
+  });
+
+  return app;
+}

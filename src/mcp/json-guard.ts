@@ -1,0 +1,128 @@
+/**
+ * Structural checks on JSON text that `JSON.parse` cannot make, because it silently keeps the last
+ * of two equal member names.
+ *
+ * A gateway and an upstream that read different members of the same message are a policy bypass:
+ * `{"method":"tools/list","method":"tools/call"}` is `tools/call` to JavaScript and may be
+ * `tools/list` to another parser; Go's `encoding/json` even matches member names without regard to
+ * case, so `{"name":"safe","Name":"dangerous"}` reaches a Go server as `dangerous`. This scanner
+ * rejects, in any object, a member name that appears twice, and in the objects whose members the
+ * gateway reads (the message and its `params`, listed by path), two names that differ only in case.
+ *
+ * Written by hand: no JSON library reports duplicate names, and a single linear pass over text that
+ * `JSON.parse` already accepted is cheap (no allocation except for names that contain escapes).
+ */
+
+/** What {@link findAmbiguousMember} found wrong, or `undefined` when the text is unambiguous. */
+export interface AmbiguousMember {
+  /** Dotted path of the object holding the member, `""` for the top level. */
+  path: string;
+  /** The member name as written (escapes decoded). */
+  name: string;
+  reason: "duplicate" | "case-duplicate" | "too-deep";
+}
+
+/** Default nesting limit: deeper documents are refused rather than risk a stack overflow. */
+export const MAX_JSON_DEPTH = 256;
+
+interface Frame {
+  isObject: boolean;
+  names: Set<string> | undefined;
+  folded: Set<string> | undefined;
+  path: string;
+  /** The name of the member whose value is being read (objects only). */
+  pendingName: string | undefined;
+}
+
+/**
+ * Scans JSON text that is already known to be valid and reports the first duplicate member.
+ *
+ * @param text valid JSON text
+ * @param caseFoldPaths object paths (`""` = top level, `"params"`, `"params.ref"`) where two names
+ *   equal without regard to case are also refused
+ * @param maxDepth nesting limit (default {@link MAX_JSON_DEPTH})
+ */
+export function findAmbiguousMember(
+  text: string,
+  caseFoldPaths: ReadonlySet<string>,
+  maxDepth = MAX_JSON_DEPTH,
+): AmbiguousMember | undefined {
+  const stack: Frame[] = [];
+  let expectName = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const ch = text.charCodeAt(i);
+    switch (ch) {
+      case 0x7b /* { */: {
+        const parent = stack[stack.length - 1];
+        const path = childPath(parent, stack.length);
+        if (stack.length >= maxDepth) return { path, name: "", reason: "too-deep" };
+        stack.push({
+          isObject: true,
+          names: undefined,
+          folded: caseFoldPaths.has(path) ? new Set() : undefined,
+          path,
+          pendingName: undefined,
+        });
+        expectName = true;
+        break;
+      }
+      case 0x5b /* [ */: {
+        const parent = stack[stack.length - 1];
+        if (stack.length >= maxDepth) return { path: childPath(parent, stack.length), name: "", reason: "too-deep" };
+        stack.push({ isObject: false, names: undefined, folded: undefined, path: "[]", pendingName: undefined });
+        expectName = false;
+        break;
+      }
+      case 0x7d /* } */:
+      case 0x5d /* ] */:
+        stack.pop();
+        expectName = false;
+        break;
+      case 0x2c /* , */: {
+        const top = stack[stack.length - 1];
+        expectName = top !== undefined && top.isObject;
+        break;
+      }
+      case 0x22 /* " */: {
+        // Find the end of the string, noting whether it has escapes.
+        let j = i + 1;
+        let escaped = false;
+        for (; j < n; j++) {
+          const c = text.charCodeAt(j);
+          if (c === 0x5c /* \ */) {
+            escaped = true;
+            j++;
+          } else if (c === 0x22) break;
+        }
+        if (expectName) {
+          const top = stack[stack.length - 1]!;
+          const raw = text.slice(i + 1, j);
+          const name = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+          const names = (top.names ??= new Set());
+          if (names.has(name)) return { path: top.path, name, reason: "duplicate" };
+          names.add(name);
+          if (top.folded) {
+            const key = name.toLowerCase();
+            if (top.folded.has(key)) return { path: top.path, name, reason: "case-duplicate" };
+            top.folded.add(key);
+          }
+          top.pendingName = name;
+          expectName = false;
+        }
+        i = j;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+function childPath(parent: Frame | undefined, depth: number): string {
+  if (depth === 0 || parent === undefined) return "";
+  if (!parent.isObject) return "[]";
+  const name = parent.pendingName ?? "";
+  return parent.path === "" ? name : `${parent.path}.${name}`;
+}

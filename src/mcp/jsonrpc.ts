@@ -1,0 +1,191 @@
+/**
+ * Reading one JSON-RPC 2.0 message of MCP 2025-11-25 and classifying it.
+ *
+ * Pure: no runtime imports. The HTTP body has already been read within its size limit
+ * (see `read-body.ts`); this module decides what the message is and what it targets:
+ *
+ * - `mcp_method`: the JSON-RPC method (`""` for a client's response to a server request);
+ * - `mcp_primitive_type` / `mcp_primitive_name`: `tools/call` and `prompts/get` by `params.name`;
+ *   `resources/read`, `resources/subscribe` and `resources/unsubscribe` by `params.uri`;
+ *   `completion/complete` by its `ref` (`ref/prompt` → the prompt's name, `ref/resource` → the
+ *   resource template's URI).
+ *
+ * A message that a policy check and the upstream could read differently is refused: duplicate
+ * member names anywhere, member names that collide without regard to case at the top level and in
+ * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …).
+ */
+import { errors, GatewayError, type JsonRpcId } from "../errors.ts";
+import { findAmbiguousMember } from "./json-guard.ts";
+
+export type PrimitiveType = "tool" | "resource" | "prompt";
+
+export type MessageKind = "request" | "notification" | "response";
+
+/** One classified JSON-RPC message. */
+export interface McpMessage {
+  kind: MessageKind;
+  /** The request id; `null` for notifications. For responses: the id being answered. */
+  id: JsonRpcId;
+  /** `mcp_method`: the JSON-RPC method, `""` for responses. */
+  method: string;
+  /** `mcp_primitive_type`, or `""` when the message does not target one primitive. */
+  primitiveType: PrimitiveType | "";
+  /** `mcp_primitive_name`, or `""`. */
+  primitiveName: string;
+  /** The parsed message. */
+  message: Record<string, unknown>;
+}
+
+/** Member names the gateway reads; an odd-case spelling of one of them is refused. */
+const TOP_LEVEL_MEMBERS = ["jsonrpc", "id", "method", "params", "result", "error"] as const;
+const PARAMS_MEMBERS = ["name", "uri", "ref", "arguments", "cursor", "_meta", "task"] as const;
+const REF_MEMBERS = ["type", "name", "uri"] as const;
+
+const CASE_FOLD_PATHS: ReadonlySet<string> = new Set(["", "params", "params.ref"]);
+
+/** Methods whose target primitive is named by `params.name` or `params.uri`. */
+const PRIMITIVE_TARGETS: Readonly<Record<string, { type: PrimitiveType; member: "name" | "uri" }>> = {
+  "tools/call": { type: "tool", member: "name" },
+  "prompts/get": { type: "prompt", member: "name" },
+  "resources/read": { type: "resource", member: "uri" },
+  "resources/subscribe": { type: "resource", member: "uri" },
+  "resources/unsubscribe": { type: "resource", member: "uri" },
+};
+
+/**
+ * Parses and classifies one JSON-RPC message.
+ *
+ * @throws GatewayError -32700 (400) for text that is not JSON; -32600 (400) for JSON that is not
+ *   one MCP JSON-RPC message (a batch array, a missing or odd member, a duplicate member name).
+ */
+export function parseMessage(text: string): McpMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw errors.parse();
+  }
+  if (Array.isArray(value)) {
+    throw errors.invalidRequest(
+      "Invalid Request: JSON-RPC batches are not part of MCP 2025-11-25; send one message per HTTP request",
+    );
+  }
+  if (value === null || typeof value !== "object") {
+    throw errors.invalidRequest("Invalid Request: the body must be one JSON-RPC message object");
+  }
+  try {
+    return classify(text, value as Record<string, unknown>);
+  } catch (error) {
+    if (error instanceof GatewayError) error.id ??= peekId(value);
+    throw error;
+  }
+}
+
+function classify(text: string, message: Record<string, unknown>): McpMessage {
+  const ambiguous = findAmbiguousMember(text, CASE_FOLD_PATHS);
+  if (ambiguous) {
+    const where = ambiguous.path === "" ? "the message" : `"${ambiguous.path}"`;
+    throw errors.invalidRequest(
+      ambiguous.reason === "too-deep"
+        ? "Invalid Request: the message is nested too deeply"
+        : `Invalid Request: member "${ambiguous.name}" appears more than once in ${where}` +
+            (ambiguous.reason === "case-duplicate" ? " (names differing only in case)" : ""),
+    );
+  }
+  rejectOddCase(message, TOP_LEVEL_MEMBERS, "the message");
+
+  const rawId = message.id;
+  const id: JsonRpcId = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
+  const fail = (reason: string): never => {
+    throw errors.invalidRequest(`Invalid Request: ${reason}`);
+  };
+
+  if (message.jsonrpc !== "2.0") fail('"jsonrpc" must be "2.0"');
+  if ("id" in message && !isValidId(rawId)) fail('"id" must be a string or an integer');
+
+  const hasMethod = "method" in message;
+  const isResponse = "result" in message || "error" in message;
+  if (hasMethod && isResponse) fail('a message cannot carry both "method" and "result"/"error"');
+
+  if (isResponse) {
+    if (!("id" in message)) fail('a response must carry the "id" it answers');
+    if ("result" in message && "error" in message) fail('a response carries "result" or "error", not both');
+    if ("error" in message && !isErrorObject(message.error)) fail('"error" must have an integer "code" and a string "message"');
+    return { kind: "response", id, method: "", primitiveType: "", primitiveName: "", message };
+  }
+
+  if (!hasMethod) fail('the message has no "method"');
+  const method = message.method;
+  if (typeof method !== "string" || method === "") fail('"method" must be a non-empty string');
+  const params = message.params;
+  if ("params" in message && (params === null || typeof params !== "object" || Array.isArray(params))) {
+    fail('"params" must be an object');
+  }
+  const kind: MessageKind = "id" in message ? "request" : "notification";
+  const target = classifyTarget(method as string, params as Record<string, unknown> | undefined, fail);
+  return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name, message };
+}
+
+function classifyTarget(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  fail: (reason: string) => never,
+): { type: PrimitiveType | ""; name: string } {
+  if (params) rejectOddCase(params, PARAMS_MEMBERS, '"params"');
+  const target = PRIMITIVE_TARGETS[method];
+  if (target) {
+    const name = params?.[target.member];
+    if (typeof name !== "string" || name === "") fail(`${method} needs "params.${target.member}" as a non-empty string`);
+    return { type: target.type, name: name as string };
+  }
+  if (method === "completion/complete") {
+    const ref = params?.ref;
+    if (ref === null || typeof ref !== "object" || Array.isArray(ref)) fail('completion/complete needs "params.ref"');
+    const r = ref as Record<string, unknown>;
+    rejectOddCase(r, REF_MEMBERS, '"params.ref"');
+    if (r.type === "ref/prompt") {
+      if (typeof r.name !== "string" || r.name === "") fail('a "ref/prompt" reference needs "name"');
+      return { type: "prompt", name: r.name as string };
+    }
+    if (r.type === "ref/resource") {
+      if (typeof r.uri !== "string" || r.uri === "") fail('a "ref/resource" reference needs "uri"');
+      return { type: "resource", name: r.uri as string };
+    }
+    fail('"params.ref.type" must be "ref/prompt" or "ref/resource"');
+  }
+  return { type: "", name: "" };
+}
+
+function rejectOddCase(obj: Record<string, unknown>, members: readonly string[], where: string): void {
+  for (const key of Object.keys(obj)) {
+    const lower = key.toLowerCase();
+    if (key !== lower || !members.includes(key)) {
+      const canonical = members.find((m) => m.toLowerCase() === lower);
+      if (canonical !== undefined && canonical !== key) {
+        throw errors.invalidRequest(`Invalid Request: "${key}" in ${where} must be spelled "${canonical}"`);
+      }
+    }
+  }
+}
+
+function isValidId(id: unknown): boolean {
+  return typeof id === "string" || (typeof id === "number" && Number.isInteger(id));
+}
+
+function isErrorObject(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  const e = error as Record<string, unknown>;
+  return typeof e.code === "number" && Number.isInteger(e.code) && typeof e.message === "string";
+}
+
+/**
+ * Best effort: the id of a message whose full parse failed, so that an error can still name it.
+ * Returns `null` when there is none to be had.
+ */
+export function peekId(value: unknown): JsonRpcId {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const id = (value as Record<string, unknown>).id;
+    if (typeof id === "string" || typeof id === "number") return id;
+  }
+  return null;
+}

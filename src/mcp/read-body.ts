@@ -1,0 +1,63 @@
+/**
+ * Reading a request body within a size limit, enforced while reading: a body over the limit is
+ * refused as soon as it passes the limit (or at once when `Content-Length` already says so), and
+ * the rest of it is never read into memory.
+ *
+ * Pure: Web Streams only.
+ */
+import { errors } from "../errors.ts";
+
+/** Default request size limit: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads the whole body of `request` as bytes.
+ *
+ * @param limit maximum number of bytes (default {@link DEFAULT_MAX_BODY_BYTES})
+ * @throws GatewayError -32600 with HTTP 413 when the body is larger than `limit`
+ */
+export async function readBody(request: Request, limit = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    await request.body?.cancel().catch(() => {});
+    throw errors.tooLarge(limit);
+  }
+  const body = request.body;
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw errors.tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes a body as UTF-8 text.
+ *
+ * @throws GatewayError -32700 when the bytes are not valid UTF-8
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw errors.parse("Parse error: the body is not valid UTF-8");
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * readMessage: on POST, check the transport headers, read the body within the API's size limit and
+ * classify the JSON-RPC message (`c.var.mcp`, `c.var.body`). Other methods pass untouched.
+ *
+ * Per MCP 2025-11-25 Streamable HTTP, a POST carries `Content-Type: application/json` and an
+ * `Accept` that lists both `application/json` and `text/event-stream`. A wrong media type gets 415,
+ * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a malformed
+ * message never reaches the upstream.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../context.ts";
+import { ErrorCode, GatewayError } from "../errors.ts";
+import { parseMessage } from "./jsonrpc.ts";
+import { decodeUtf8, readBody } from "./read-body.ts";
+
+/** Whether an Accept header allows a media type (`type/subtype`), honouring wildcards and q=0. */
+export function accepts(accept: string, mediaType: string): boolean {
+  const [type] = mediaType.split("/");
+  for (const part of accept.split(",")) {
+    const [range = "", ...params] = part.trim().toLowerCase().split(";");
+    const refused = params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p));
+    if (refused) continue;
+    if (range === mediaType || range === "*/*" || range === `${type}/*`) return true;
+  }
+  return false;
+}
+
+function isJsonContentType(value: string | null): boolean {
+  if (!value) return false;
+  const type = value.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json";
+}
+
+export function readMessage(): MiddlewareHandler<GatewayEnv> {
+  return async function readJsonRpcMessage(c, next) {
+    if (c.req.method !== "POST") {
+      c.set("mcp", undefined);
+      c.set("body", undefined);
+      return next();
+    }
+    const headers = c.req.raw.headers;
+    if (!isJsonContentType(headers.get("content-type"))) {
+      throw new GatewayError(
+        ErrorCode.Rejected,
+        415,
+        "Unsupported Media Type: an MCP POST must have Content-Type: application/json",
+      );
+    }
+    const accept = headers.get("accept") ?? "";
+    if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+      throw new GatewayError(
+        ErrorCode.Rejected,
+        406,
+        "Not Acceptable: an MCP POST must accept both application/json and text/event-stream",
+      );
+    }
+    const bytes = await readBody(c.req.raw, c.var.route.route.maxBodyBytes);
+    const message = parseMessage(decodeUtf8(bytes));
+    c.set("mcp", message);
+    c.set("body", bytes);
+    return next();
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * forward: send the request to the upstream MCP server and stream its answer back.
+ *
+ * - The body forwarded is the exact bytes the client sent (already read within the size limit).
+ * - The upstream's body is handed to the client as a stream, never buffered: a JSON body as it
+ *   comes, an SSE stream event by event. A POST's SSE answer is guarded (see `sse-guard.ts`) so that
+ *   an upstream dying mid-stream ends in a JSON-RPC error instead of a hung request.
+ * - Timeout: the time until the upstream's response headers, from the primitive's
+ *   `enforceTimeout`, else the operation's, else the gateway default (30 s). A stream that has
+ *   started stays open as long as both ends want it. Past the timeout: -32004 with 504.
+ * - A client that disconnects aborts the upstream request.
+ * - Upstream unreachable: -32004 with 502. An upstream 5xx whose body is not JSON-RPC (not JSON,
+ *   not SSE): -32004 with 502. Every other upstream answer, errors included, passes untouched.
+ * - Redirects are not followed: a 3xx goes back to the client as the upstream sent it.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { ClientAddress, GatewayEnv } from "../context.ts";
+import { ErrorCode, errorBody, errors, GatewayError } from "../errors.ts";
+import { guardSseStream } from "../mcp/sse-guard.ts";
+import { upstreamUrl } from "../routing/route-table.ts";
+import type { ApiRoute } from "../routing/route-table.ts";
+import type { McpMessage } from "../mcp/jsonrpc.ts";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+
+export interface ForwardOptions {
+  /** The fetch used to reach upstreams (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** The client's address, for `X-Forwarded-For`. */
+  clientAddress?: ClientAddress;
+  /** Upstream timeout in seconds when the definition sets none (default 30). */
+  defaultTimeoutSeconds?: number;
+  /** Called with upstream failures, for logs. */
+  onUpstreamError?: (error: unknown, route: ApiRoute) => void;
+}
+
+export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
+
+/** The timeout (seconds) for a request: primitive, then operation, then default. */
+export function timeoutFor(route: ApiRoute, mcp: McpMessage | undefined, method: string, fallback: number): number {
+  if (mcp && mcp.primitiveType !== "") {
+    const t = route.primitives[mcp.primitiveType].get(mcp.primitiveName)?.enforceTimeout;
+    if (t?.enabled && t.value > 0) return t.value;
+  }
+  const operations = route.definition["x-tyk-api-gateway"].middleware?.operations;
+  if (operations) {
+    const operationId = operationIdFor(route, method);
+    const t = operationId ? operations[operationId]?.enforceTimeout : undefined;
+    if (t?.enabled && t.value > 0) return t.value;
+  }
+  return fallback;
+}
+
+/** The OpenAPI operationId of the MCP endpoint for an HTTP method (`paths["/mcp"].post.operationId`). */
+function operationIdFor(route: ApiRoute, method: string): string | undefined {
+  for (const item of Object.values(route.definition.paths)) {
+    const op = (item as Record<string, unknown> | null)?.[method.toLowerCase()] as { operationId?: unknown } | undefined;
+    if (op && typeof op.operationId === "string") return op.operationId;
+  }
+  return undefined;
+}
+
+function isJsonRpcBody(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || type === "text/event-stream";
+}
+
+/** The forward step: the last handler of the request path. */
+export function forward(options: ForwardOptions = {}): MiddlewareHandler<GatewayEnv> {
+  const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
+  const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
+  const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
+
+  return async function forwardToUpstream(c) {
+    const match = c.var.route;
+    const { route } = match;
+    const request = c.req.raw;
+    const mcp = c.var.mcp;
+    const url = new URL(request.url);
+    const target = upstreamUrl(match, url.search);
+    const headers = upstreamRequestHeaders(request.headers, {
+      clientAddress: options.clientAddress?.(c),
+      host: request.headers.get("host") ?? url.host,
+      proto: url.protocol.replace(":", ""),
+    });
+
+    const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error("upstream timeout"));
+    }, seconds * 1000);
+    const onClientAbort = () => controller.abort(request.signal.reason);
+    if (request.signal.aborted) onClientAbort();
+    else request.signal.addEventListener("abort", onClientAbort, { once: true });
+
+    const method = request.method;
+    let body: BodyInit | null = null;
+    if (c.var.body !== undefined) body = c.var.body;
+    else if (method !== "GET" && method !== "HEAD") body = request.body;
+
+    let response: Response;
+    try {
+      response = await fetchUpstream(target, {
+        method,
+        headers,
+        body,
+        redirect: "manual",
+        signal: controller.signal,
+        // Needed by Node and Deno for a streamed request body; ignored elsewhere.
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (cause) {
+      clearTimeout(timer);
+      if (timedOut) throw errors.upstreamTimeout(seconds);
+      if (request.signal.aborted) throw new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
+      onUpstreamError(cause, route);
+      throw errors.upstreamUnavailable(undefined, cause);
+    }
+    clearTimeout(timer);
+
+    const contentType = response.headers.get("content-type");
+    if (response.status >= 500 && !isJsonRpcBody(contentType)) {
+      await response.body?.cancel().catch(() => {});
+      onUpstreamError(new Error(`HTTP ${response.status}`), route);
+      throw new GatewayError(
+        ErrorCode.UpstreamError,
+        502,
+        `Upstream MCP server failed with HTTP ${response.status}`,
+      );
+    }
+
+    let responseBody = response.body;
+    if (responseBody && contentType?.toLowerCase().startsWith("text/event-stream")) {
+      const answersRequest = mcp?.kind === "request";
+      const errorEvent = answersRequest
+        ? errorBody(new GatewayError(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"), mcp.id)
+        : undefined;
+      responseBody = guardSseStream(responseBody, errorEvent, (error) => onUpstreamError(error, route));
+    }
+    return new Response(responseBody, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: clientResponseHeaders(response.headers),
+    });
+  };
+}

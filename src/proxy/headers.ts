@@ -1,0 +1,87 @@
+/**
+ * Which headers cross the gateway, in each direction. Pure.
+ *
+ * Dropped both ways: hop-by-hop headers (RFC 9110 §7.6.1) and any header the `Connection` header
+ * names. Dropped towards the upstream: the client's `Authorization` and `Cookie` (MCP forbids token
+ * passthrough: the upstream must never see the client's credentials), `Host` (set from the upstream
+ * URL, so an upstream's own Host validation keeps working), `Content-Length` (recomputed), and
+ * `Accept-Encoding` (the gateway asks for identity, so every runtime can stream the body through
+ * unchanged). `Mcp-Session-Id`, `MCP-Protocol-Version`, `Last-Event-ID`, `Accept`, `Content-Type`
+ * and `Origin` pass. `X-Forwarded-For`, `-Host` and `-Proto` are set.
+ */
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Never sent upstream, whatever the definition says. */
+const CLIENT_ONLY = new Set(["authorization", "cookie", "host", "content-length", "accept-encoding"]);
+
+function connectionListed(headers: Headers): Set<string> {
+  const listed = new Set<string>();
+  const value = headers.get("connection");
+  if (value) for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
+  return listed;
+}
+
+export interface ForwardedInfo {
+  clientAddress: string | undefined;
+  /** The Host the client asked for. */
+  host: string | null;
+  /** `http` or `https`, as the client reached the gateway. */
+  proto: string;
+}
+
+/**
+ * Headers for the upstream request.
+ *
+ * @param extraDrop further header names (lower case) never to forward, such as the auth header a
+ *   definition reads credentials from
+ */
+export function upstreamRequestHeaders(
+  incoming: Headers,
+  forwarded: ForwardedInfo,
+  extraDrop: ReadonlySet<string> = new Set(),
+): Headers {
+  const listed = connectionListed(incoming);
+  const out = new Headers();
+  incoming.forEach((value, name) => {
+    if (HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || listed.has(name) || extraDrop.has(name)) return;
+    if (name.startsWith("cf-") || name.startsWith("x-forwarded-")) return;
+    out.set(name, value);
+  });
+  const priorFor = incoming.get("x-forwarded-for");
+  if (forwarded.clientAddress) {
+    out.set("x-forwarded-for", priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress);
+  } else if (priorFor) {
+    out.set("x-forwarded-for", priorFor);
+  }
+  if (forwarded.host) out.set("x-forwarded-host", forwarded.host);
+  out.set("x-forwarded-proto", forwarded.proto);
+  out.set("accept-encoding", "identity");
+  return out;
+}
+
+/** Headers for the response to the client: the upstream's, less hop-by-hop ones. */
+export function clientResponseHeaders(upstream: Headers): Headers {
+  const listed = connectionListed(upstream);
+  const out = new Headers();
+  upstream.forEach((value, name) => {
+    if (HOP_BY_HOP.has(name) || listed.has(name)) return;
+    out.append(name, value);
+  });
+  // A body the runtime already decoded must not be labelled as encoded.
+  if (out.has("content-encoding")) {
+    out.delete("content-encoding");
+    out.delete("content-length");
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * The routing table, cached per isolate or process and kept live.
+ *
+ * On every request the registry reads the store's version stamp (one small read) and, when it
+ * differs from the stamp its table was built from, rebuilds the table from the stored definitions.
+ * So a write through the admin API, or a re-seed, serves on the very next request that reads the
+ * new stamp. Concurrent requests share one rebuild.
+ *
+ * Failure is closed: when the store cannot be read, the request fails with 503 rather than being
+ * routed with a table of unknown age.
+ */
+import { DefinitionRepository } from "../definitions/repository.ts";
+import type { KeyValueStore } from "../stores/types.ts";
+import { ErrorCode, GatewayError } from "../errors.ts";
+import { RouteTable } from "./route-table.ts";
+
+export interface RegistryOptions {
+  /** Called for a stored definition that fails validation (it is skipped). */
+  onInvalid?: (key: string, issues: string[]) => void;
+}
+
+export class RouteRegistry {
+  readonly #repo: DefinitionRepository;
+  readonly #onInvalid: (key: string, issues: string[]) => void;
+  #table: RouteTable | undefined;
+  #stamp: string | null | undefined;
+  #building: Promise<RouteTable> | undefined;
+  #buildingStamp: string | null | undefined;
+
+  constructor(store: KeyValueStore, options: RegistryOptions = {}) {
+    this.#repo = new DefinitionRepository(store);
+    this.#onInvalid = options.onInvalid ?? ((key, issues) => console.warn(`skipping ${key}: ${issues.join("; ")}`));
+  }
+
+  /** The current routing table. */
+  async table(): Promise<RouteTable> {
+    let stamp: string | null;
+    try {
+      stamp = await this.#repo.version();
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+    if (this.#table !== undefined && stamp === this.#stamp) return this.#table;
+    if (this.#building !== undefined && stamp === this.#buildingStamp) return this.#building;
+    const building = this.#build(stamp);
+    this.#building = building;
+    this.#buildingStamp = stamp;
+    try {
+      return await building;
+    } finally {
+      if (this.#building === building) this.#building = undefined;
+    }
+  }
+
+  async #build(stamp: string | null): Promise<RouteTable> {
+    let table: RouteTable;
+    try {
+      table = RouteTable.fromDefinitions(await this.#repo.all(this.#onInvalid));
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+    // A slower build for an older stamp must not replace the table of a newer one.
+    if (this.#buildingStamp === stamp || this.#table === undefined) {
+      this.#table = table;
+      this.#stamp = stamp;
+    }
+    return table;
+  }
+}
+
+function unavailable(cause: unknown): GatewayError {
+  return new GatewayError(ErrorCode.Rejected, 503, "The gateway's definition store is unavailable", { cause });
+}

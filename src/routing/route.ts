@@ -1,0 +1,23 @@
+/**
+ * route: match the request path to an API (longest listen path wins) and set `c.var.route`.
+ * An unknown path, or one whose API is inactive, gets 404 with a JSON-RPC error (-32000).
+ */
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../context.ts";
+import { errors } from "../errors.ts";
+import type { RouteRegistry } from "./registry.ts";
+
+export function route(registry: RouteRegistry): MiddlewareHandler<GatewayEnv> {
+  return async function routeToApi(c, next) {
+    const table = await registry.table();
+    const path = c.req.path;
+    const match = table.match(path);
+    if (!match) {
+      throw errors.notFound(
+        table.matchesInactive(path) ? "The API on this path is not active" : `No API is listening on ${path}`,
+      );
+    }
+    c.set("route", match);
+    return next();
+  };
+}
