@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// npm start: the gateway on 127.0.0.1:8787 with definitions/ seeded, in front of
+// @modelcontextprotocol/server-everything (Streamable HTTP) on 127.0.0.1:3001, so that
+// http://127.0.0.1:8787/everything/mcp works in the MCP Inspector at once. One Ctrl-C stops all.
+//
+//   npm start                 # Workers runtime (wrangler dev → workerd), local KV
+//   npm run start:bun         # Bun, file store under .data/bun-store
+//   npm run start:deno        # Deno, Deno KV under .data/deno-kv.sqlite
+//
+// Environment: PORT (gateway, default 8787), EVERYTHING_PORT (upstream, default 3001; the example
+// definition points at 3001).
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { bin, root, start } from "./lib/proc.mjs";
+import { PERSIST_DIR, seedWorkersKv } from "./seed.mjs";
+
+const { values } = parseArgs({ options: { runtime: { type: "string", default: "workers" } } });
+const runtime = values.runtime;
+const port = process.env.PORT ?? "8787";
+const everythingPort = process.env.EVERYTHING_PORT ?? "3001";
+const definitions = join(root, "definitions");
+
+await start(
+  "everything",
+  process.execPath,
+  [
+    "--import",
+    join(root, "scripts/lib/loopback.mjs"),
+    join(root, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+    "streamableHttp",
+  ],
+  { env: { PORT: everythingPort }, ready: /LISTENING \d+/ },
+);
+
+const common = { HOST: "127.0.0.1", PORT: port, GATEWAY_SEED_DIR: definitions };
+if (runtime === "workers") {
+  await seedWorkersKv();
+  await start(
+    "gateway",
+    bin("wrangler"),
+    ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", PERSIST_DIR, "--show-interactive-dev-session=false"],
+    { ready: /Ready on/ },
+  );
+} else if (runtime === "bun") {
+  await start("gateway", bin("bun"), [join(root, "src/bun.ts")], {
+    env: { ...common, GATEWAY_STORE_DIR: join(root, ".data/bun-store") },
+    ready: /listening/,
+  });
+} else if (runtime === "deno") {
+  await start(
+    "gateway",
+    bin("deno"),
+    ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", join(root, "src/deno.ts")],
+    { env: { ...common, GATEWAY_KV_PATH: join(root, ".data/deno-kv.sqlite") }, ready: /listening/ },
+  );
+} else {
+  console.error(`unknown runtime "${runtime}": use workers, bun or deno`);
+  process.exit(2);
+}
+
+console.log(`
+  MCP gateway (${runtime}) is up.
+  MCP endpoint:  http://127.0.0.1:${port}/everything/mcp   (Streamable HTTP; try: npx @modelcontextprotocol/inspector)
+  Upstream:      http://127.0.0.1:${everythingPort}/mcp    (server-everything)
+  Ctrl-C stops everything.
+`);

@@ -1,0 +1,29 @@
+/** Building MCP proxy definitions for tests. */
+
+export interface DefinitionOptions {
+  id: string;
+  listenPath: string;
+  upstream: string;
+  strip?: boolean;
+  active?: boolean;
+  middleware?: Record<string, unknown>;
+}
+
+export function mcpDefinition(options: DefinitionOptions) {
+  return {
+    openapi: "3.0.3",
+    info: { title: options.id, version: "2025-11-25" },
+    paths: {
+      "/mcp": {
+        post: { operationId: "mcpTransportPost", responses: { "200": { description: "JSON-RPC response" } } },
+        get: { operationId: "mcpSSEGet", responses: { "200": { description: "SSE stream" } } },
+      },
+    },
+    "x-tyk-api-gateway": {
+      info: { id: options.id, name: options.id, state: { active: options.active ?? true } },
+      server: { listenPath: { value: options.listenPath, strip: options.strip ?? true } },
+      upstream: { url: options.upstream },
+      ...(options.middleware ? { middleware: options.middleware } : {}),
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The gateway under test, on each runtime: workerd (through Miniflare's API, with a real KV
+ * namespace), Bun and Deno (their entry files, as `npm run start:bun|deno` runs them).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { WorkersKvStore, type KvNamespaceLike } from "../../src/adapters/workers/kv-store.ts";
+import { seedEntries } from "../../src/definitions/seed.ts";
+import type { KeyValueStore } from "../../src/stores/types.ts";
+import { binPath, kill, root, spawnWithPort, writeDefinitions, type Running } from "./processes.ts";
+
+export type Runtime = "workers" | "bun" | "deno";
+export const RUNTIMES: readonly Runtime[] = ["workers", "bun", "deno"];
+
+export interface RunningGateway extends Running {
+  runtime: Runtime;
+  /** The gateway's store, where the test can reach it (workers only). */
+  store?: KeyValueStore;
+  /** What the gateway process printed (bun and deno). */
+  output?: () => string;
+}
+
+export interface GatewayOptions {
+  upstreamTimeoutSeconds?: number;
+}
+
+let bundle: Promise<string> | undefined;
+
+/** Bundles src/worker.ts once per test file, as wrangler would. */
+export function workerBundle(): Promise<string> {
+  return (bundle ??= (async () => {
+    // Inside the project: workerd resolves modules below its starting directory.
+    const outfile = join(root, "dist", "test", `worker-${process.pid}.js`);
+    await build({
+      entryPoints: [join(root, "src/worker.ts")],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["module", "main"],
+      outfile,
+      logLevel: "error",
+    });
+    return outfile;
+  })());
+}
+
+export async function startGateway(
+  runtime: Runtime,
+  definitions: readonly object[],
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
+  const timeout = String(options.upstreamTimeoutSeconds ?? 30);
+  if (runtime === "workers") {
+    const mf = new Miniflare(
+      convertV4MiniflareOptions({
+        host: "127.0.0.1",
+        port: 0,
+        modules: true,
+        scriptPath: await workerBundle(),
+        compatibilityDate: "2026-11-01",
+        compatibilityFlags: ["enable_request_signal"],
+        kvNamespaces: ["GATEWAY_KV"],
+        bindings: { UPSTREAM_TIMEOUT_SECONDS: timeout },
+      }),
+    );
+    const url = await mf.ready;
+    const store = new WorkersKvStore((await mf.getKVNamespace("GATEWAY_KV")) as unknown as KvNamespaceLike);
+    for (const { key, value } of seedEntries(definitions.map((d, i) => [`def-${i}.json`, d] as const))) {
+      await store.put(key, value);
+    }
+    return {
+      runtime,
+      url: url.origin,
+      port: Number(url.port),
+      store,
+      stop: () => mf.dispose(),
+    };
+  }
+  const dir = await mkdtemp(join(tmpdir(), `gateway-${runtime}-`));
+  const seedDir = join(dir, "definitions");
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(seedDir);
+  await writeDefinitions(seedDir, definitions);
+  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM_TIMEOUT_SECONDS: timeout };
+  const started =
+    runtime === "bun"
+      ? await spawnWithPort(binPath("bun"), [join(root, "src/bun.ts")], /listening on http:\/\/127\.0\.0\.1:(\d+)/, env)
+      : await spawnWithPort(
+          binPath("deno"),
+          ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", join(root, "src/deno.ts")],
+          /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+          { ...env, GATEWAY_KV_PATH: join(dir, "kv.sqlite") },
+        );
+  return {
+    runtime,
+    url: `http://127.0.0.1:${started.port}`,
+    port: started.port,
+    output: started.output,
+    stop: async () => {
+      await kill(started.child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
