@@ -1,0 +1,79 @@
+import { describe, expect, test } from "vitest";
+import { guardSseStream } from "../../src/mcp/sse-guard.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** An upstream body that yields `parts`, then fails if `fail` is set. */
+function upstream(parts: string[], fail = false) {
+  let i = 0;
+  let cancelled: unknown;
+  const stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
+    pull(controller) {
+      if (i < parts.length) controller.enqueue(enc.encode(parts[i++]!));
+      else if (fail) controller.error(new Error("connection reset"));
+      else controller.close();
+    },
+    cancel(reason) {
+      cancelled = reason ?? "cancelled";
+    },
+  });
+  return { stream, cancelled: () => cancelled };
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text;
+    text += dec.decode(value);
+  }
+}
+
+const errorEvent = '{"jsonrpc":"2.0","id":1,"error":{"code":-32004}}';
+
+describe("SSE passthrough guard", () => {
+  test("a healthy stream passes byte for byte", async () => {
+    const parts = ["event: message\ndata: {\"a\":1}\n\n", "data: {\"b\":2}\n\n"];
+    expect(await readAll(guardSseStream(upstream(parts).stream, errorEvent))).toBe(parts.join(""));
+  });
+
+  test("chunks are handed on one by one, not read ahead", async () => {
+    let pulls = 0;
+    const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(enc.encode(`data: ${pulls}\n\n`));
+      },
+    }, { highWaterMark: 0 });
+    const reader = guardSseStream(source, errorEvent).getReader();
+    await reader.read();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pulls).toBe(1);
+    await reader.cancel();
+  });
+
+  test("an upstream dying between events ends the stream with a JSON-RPC error event", async () => {
+    const text = await readAll(guardSseStream(upstream(["data: {\"a\":1}\n\n"], true).stream, errorEvent));
+    expect(text).toBe(`data: {"a":1}\n\nevent: message\ndata: ${errorEvent}\n\n`);
+  });
+
+  test("an upstream dying mid-event has the partial event closed under an event type clients ignore", async () => {
+    const text = await readAll(guardSseStream(upstream(['data: {"jsonrpc":"2.0","par'], true).stream, errorEvent));
+    expect(text).toBe(`data: {"jsonrpc":"2.0","par\nevent: gateway-discard\n\nevent: message\ndata: ${errorEvent}\n\n`);
+  });
+
+  test("with no request to answer (a GET stream), a dying upstream just ends the stream", async () => {
+    const text = await readAll(guardSseStream(upstream(["data: 1\n\n"], true).stream, undefined));
+    expect(text).toBe("data: 1\n\n");
+  });
+
+  test("a client that goes away cancels the upstream", async () => {
+    const source = upstream(["data: 1\n\n", "data: 2\n\n"]);
+    const reader = guardSseStream(source.stream, errorEvent).getReader();
+    await reader.read();
+    await reader.cancel("client gone");
+    expect(source.cancelled()).toBe("client gone");
+  });
+});

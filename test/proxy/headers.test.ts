@@ -1,0 +1,95 @@
+import { describe, expect, test } from "vitest";
+import { clientResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+
+describe("headers towards the upstream", () => {
+  const incoming = new Headers({
+    authorization: "Bearer client-secret",
+    cookie: "session=abc",
+    host: "gateway.example",
+    connection: "keep-alive, x-hop",
+    "x-hop": "1",
+    "keep-alive": "timeout=5",
+    te: "trailers",
+    upgrade: "h2c",
+    "proxy-authorization": "Basic x",
+    "transfer-encoding": "chunked",
+    "content-length": "10",
+    "accept-encoding": "gzip",
+    "mcp-session-id": "s-1",
+    "mcp-protocol-version": "2025-11-25",
+    "last-event-id": "e-9",
+    accept: "application/json, text/event-stream",
+    "content-type": "application/json",
+    origin: "http://localhost:6274",
+    "cf-connecting-ip": "1.2.3.4",
+    "x-forwarded-for": "10.0.0.1",
+    "x-custom": "kept",
+  });
+  const out = upstreamRequestHeaders(incoming, { clientAddress: "192.0.2.7", host: "gateway.example", proto: "https" });
+
+  test("the client's credentials never go upstream", () => {
+    expect(out.has("authorization")).toBe(false);
+    expect(out.has("cookie")).toBe(false);
+    expect(out.has("proxy-authorization")).toBe(false);
+  });
+
+  test("hop-by-hop headers, and those the Connection header names, are dropped", () => {
+    for (const name of ["connection", "x-hop", "keep-alive", "te", "upgrade", "transfer-encoding"]) {
+      expect(out.has(name), name).toBe(false);
+    }
+  });
+
+  test("MCP transport headers pass", () => {
+    expect(out.get("mcp-session-id")).toBe("s-1");
+    expect(out.get("mcp-protocol-version")).toBe("2025-11-25");
+    expect(out.get("last-event-id")).toBe("e-9");
+    expect(out.get("accept")).toBe("application/json, text/event-stream");
+    expect(out.get("content-type")).toBe("application/json");
+    expect(out.get("origin")).toBe("http://localhost:6274");
+    expect(out.get("x-custom")).toBe("kept");
+  });
+
+  test("Host and Content-Length are left to fetch; the body is asked for unencoded", () => {
+    expect(out.has("host")).toBe(false);
+    expect(out.has("content-length")).toBe(false);
+    expect(out.get("accept-encoding")).toBe("identity");
+  });
+
+  test("X-Forwarded-* are set, appending to a prior X-Forwarded-For", () => {
+    expect(out.get("x-forwarded-for")).toBe("10.0.0.1, 192.0.2.7");
+    expect(out.get("x-forwarded-host")).toBe("gateway.example");
+    expect(out.get("x-forwarded-proto")).toBe("https");
+    expect(out.has("cf-connecting-ip")).toBe(false);
+  });
+
+  test("extra names can be dropped (an API's own credential header)", () => {
+    const h = upstreamRequestHeaders(new Headers({ "x-api-key": "k" }), { clientAddress: undefined, host: null, proto: "http" }, new Set(["x-api-key"]));
+    expect(h.has("x-api-key")).toBe(false);
+    expect(h.has("x-forwarded-for")).toBe(false);
+  });
+});
+
+describe("headers back to the client", () => {
+  test("the upstream's headers pass, less hop-by-hop ones", () => {
+    const out = clientResponseHeaders(
+      new Headers({
+        "content-type": "text/event-stream",
+        "mcp-session-id": "s-2",
+        connection: "close",
+        "transfer-encoding": "chunked",
+        "cache-control": "no-cache",
+      }),
+    );
+    expect(out.get("mcp-session-id")).toBe("s-2");
+    expect(out.get("content-type")).toBe("text/event-stream");
+    expect(out.get("cache-control")).toBe("no-cache");
+    expect(out.has("connection")).toBe(false);
+    expect(out.has("transfer-encoding")).toBe(false);
+  });
+
+  test("an encoding the runtime already decoded is not claimed", () => {
+    const out = clientResponseHeaders(new Headers({ "content-encoding": "gzip", "content-length": "12" }));
+    expect(out.has("content-encoding")).toBe(false);
+    expect(out.has("content-length")).toBe(false);
+  });
+});
