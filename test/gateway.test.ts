@@ -1,0 +1,98 @@
+/**
+ * The composed app through `app.request`, with a memory store and a recording fetch in place of
+ * the network: the order of the request path and the one error boundary.
+ */
+import { describe, expect, test } from "vitest";
+import { DefinitionRepository } from "../src/definitions/repository.ts";
+import { validateDefinition } from "../src/definitions/schema.ts";
+import { createGateway } from "../src/gateway.ts";
+import { MemoryStore } from "../src/stores/memory.ts";
+import type { KeyValueStore } from "../src/stores/types.ts";
+import { mcpDefinition } from "./helpers/definitions.ts";
+
+async function setup(fetchImpl?: typeof fetch, store: KeyValueStore = new MemoryStore()) {
+  const r = validateDefinition(mcpDefinition({ id: "a", listenPath: "/a/", upstream: "http://upstream.test" }));
+  if (!r.ok) throw new Error("bad");
+  await new DefinitionRepository(store).put(r.definition);
+  const calls: Request[] = [];
+  const app = createGateway({
+    store,
+    log: () => {},
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      calls.push(request);
+      return fetchImpl ? fetchImpl(request) : Response.json({ jsonrpc: "2.0", id: 1, result: {} });
+    },
+  });
+  return { app, calls };
+}
+
+const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+
+describe("the request path", () => {
+  test("a POST with no Accept header gets 406 and nothing is forwarded", async () => {
+    const { app, calls } = await setup();
+    const res = await app.request("/a/mcp", { method: "POST", body, headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(406);
+    expect(await res.json()).toMatchObject({ id: null, error: { code: -32000, data: { http_code: 406 } } });
+    expect(calls).toHaveLength(0);
+  });
+
+  test("Accept with q=0 for SSE does not count as accepting it", async () => {
+    const { app } = await setup();
+    const res = await app.request("/a/mcp", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream;q=0" },
+    });
+    expect(res.status).toBe(406);
+  });
+
+  test("Content-Type with a charset is accepted", async () => {
+    const { app, calls } = await setup();
+    const res = await app.request("/a/mcp", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json; charset=utf-8", accept: "application/json, text/event-stream" },
+    });
+    expect(res.status).toBe(200);
+    expect(calls).toHaveLength(1);
+  });
+
+  test("the forwarded body is the client's exact bytes", async () => {
+    const { app, calls } = await setup();
+    const spaced = '{ "jsonrpc" : "2.0", "id" : 1, "method" : "ping" }';
+    await app.request("/a/mcp", {
+      method: "POST",
+      body: spaced,
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    });
+    expect(await calls[0]!.text()).toBe(spaced);
+    expect(calls[0]!.redirect).toBe("manual");
+  });
+
+  test("an upstream redirect goes back to the client, not followed", async () => {
+    const { app } = await setup(async () => new Response(null, { status: 307, headers: { location: "http://elsewhere/" } }));
+    const res = await app.request("/a/mcp", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    });
+    expect(res.status).toBe(307);
+    expect(res.headers.get("location")).toBe("http://elsewhere/");
+  });
+
+  test("an unexpected failure becomes a 500 JSON-RPC error that leaks nothing", async () => {
+    const { app } = await setup(async () => {
+      throw new TypeError("secret internal detail");
+    });
+    const res = await app.request("/a/mcp", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).not.toContain("secret internal detail");
+  });
+});
