@@ -35,28 +35,13 @@ export interface ForwardOptions {
 
 export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
-/** The timeout (seconds) for a request: primitive, then operation, then default. */
+/** The timeout (seconds) for a request: the primitive's, then the operation's, then the default. */
 export function timeoutFor(route: ApiRoute, mcp: McpMessage | undefined, method: string, fallback: number): number {
   if (mcp && mcp.primitiveType !== "") {
     const t = route.primitives[mcp.primitiveType].get(mcp.primitiveName)?.enforceTimeout;
     if (t?.enabled && t.value > 0) return t.value;
   }
-  const operations = route.definition["x-tyk-api-gateway"].middleware?.operations;
-  if (operations) {
-    const operationId = operationIdFor(route, method);
-    const t = operationId ? operations[operationId]?.enforceTimeout : undefined;
-    if (t?.enabled && t.value > 0) return t.value;
-  }
-  return fallback;
-}
-
-/** The OpenAPI operationId of the MCP endpoint for an HTTP method (`paths["/mcp"].post.operationId`). */
-function operationIdFor(route: ApiRoute, method: string): string | undefined {
-  for (const item of Object.values(route.definition.paths)) {
-    const op = (item as Record<string, unknown> | null)?.[method.toLowerCase()] as { operationId?: unknown } | undefined;
-    if (op && typeof op.operationId === "string") return op.operationId;
-  }
-  return undefined;
+  return route.operationTimeouts.get(method) ?? fallback;
 }
 
 function isJsonRpcBody(contentType: string | null): boolean {

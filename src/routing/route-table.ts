@@ -25,6 +25,11 @@ export interface ApiRoute {
   upstreamBasePath: string;
   /** Request size limit in bytes (`middleware.global.requestSizeLimit`, else 1 MiB). */
   maxBodyBytes: number;
+  /**
+   * Upstream timeouts (seconds) set by `middleware.operations.<operationId>.enforceTimeout`, by the
+   * HTTP method of the operation (`paths.*.<method>.operationId`).
+   */
+  operationTimeouts: ReadonlyMap<string, number>;
   /** Per-primitive middleware, by type and name. */
   primitives: {
     tool: ReadonlyMap<string, Operation>;
@@ -61,12 +66,33 @@ export function compileRoute(definition: McpDefinition, fallbackId: string): Api
     upstream,
     upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
     maxBodyBytes: sizeLimit?.enabled && sizeLimit.value > 0 ? sizeLimit.value : DEFAULT_MAX_BODY_BYTES,
+    operationTimeouts: operationTimeouts(definition),
     primitives: {
       tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
       resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
       prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
     },
   };
+}
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+function operationTimeouts(definition: McpDefinition): Map<string, number> {
+  const out = new Map<string, number>();
+  const operations = definition["x-tyk-api-gateway"].middleware?.operations;
+  if (!operations) return out;
+  for (const item of Object.values(definition.paths)) {
+    if (item === null || typeof item !== "object") continue;
+    for (const method of HTTP_METHODS) {
+      const operationId = (item as Record<string, { operationId?: unknown } | undefined>)[method]?.operationId;
+      if (typeof operationId !== "string") continue;
+      const timeout = operations[operationId]?.enforceTimeout;
+      if (timeout?.enabled && timeout.value > 0 && !out.has(method.toUpperCase())) {
+        out.set(method.toUpperCase(), timeout.value);
+      }
+    }
+  }
+  return out;
 }
 
 function isUnder(path: string, prefix: string): boolean {

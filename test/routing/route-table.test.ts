@@ -76,4 +76,21 @@ describe("routing by listen path", () => {
     expect(r.match("/s/mcp")?.route.maxBodyBytes).toBe(100);
     expect(r.match("/d/mcp")?.route.maxBodyBytes).toBe(1024 * 1024);
   });
+
+  test("operation timeouts are keyed by the HTTP method of their operationId", () => {
+    const r = table({
+      id: "t",
+      listenPath: "/t/",
+      upstream: "http://t:1",
+      middleware: {
+        operations: {
+          mcpTransportPost: { enforceTimeout: { enabled: true, value: 12 } },
+          mcpSSEGet: { enforceTimeout: { enabled: false, value: 99 } },
+        },
+      },
+    });
+    const route = r.match("/t/mcp")!.route;
+    expect(route.operationTimeouts.get("POST")).toBe(12);
+    expect(route.operationTimeouts.has("GET")).toBe(false);
+  });
 });
