@@ -13,7 +13,7 @@ import { mcpDefinition } from "./helpers/definitions.ts";
 async function setup(fetchImpl?: typeof fetch, store: KeyValueStore = new MemoryStore()) {
   const r = validateDefinition(mcpDefinition({ id: "a", listenPath: "/a/", upstream: "http://upstream.test" }));
   if (!r.ok) throw new Error("bad");
-  await new DefinitionRepository(store).put(r.definition);
+  await new DefinitionRepository(store).put("mcp", r.definition);
   const calls: Request[] = [];
   const app = createGateway({
     store,

@@ -1,81 +1,112 @@
 /**
- * Where definitions live in the key-value store, and the one place that reads and writes them.
+ * Where API definitions live in the key-value store, and the one place that reads and writes them.
  *
  * Key layout (see docs/storage.md):
- * - `api:<id>`: one MCP proxy definition, JSON (a Tyk OAS document);
- * - `meta:apis-version`: a version stamp, rewritten after every definition write. Gateways compare
- *   it with the stamp of their cached routing table on each request and reload when it differs.
+ * - `mcp:<id>`: one MCP proxy definition, JSON (a Tyk OAS document);
+ * - `oas:<id>`: one plain OAS API definition (proxied as plain HTTP, managed apart from MCP);
+ * - `meta:apis-version`: a version stamp, rewritten after every write. Gateways compare it with the
+ *   stamp of their cached routing table on each request and reload when it differs.
+ *
+ * Every key is written whole by one writer: there is no index to read-modify-write. A listing is a
+ * prefix list of the store.
  */
 import type { KeyValueStore } from "../stores/types.ts";
 import { validateDefinition, type McpDefinition } from "./schema.ts";
 
-export const API_PREFIX = "api:";
+export type ApiKind = "mcp" | "oas";
+
+export const KIND_PREFIX: Readonly<Record<ApiKind, string>> = { mcp: "mcp:", oas: "oas:" };
 export const APIS_VERSION_KEY = "meta:apis-version";
+
+/** A stored definition with its kind and id. */
+export interface StoredApi {
+  kind: ApiKind;
+  id: string;
+  definition: McpDefinition;
+}
 
 /** The API id of a definition (`x-tyk-api-gateway.info.id`). */
 export function apiIdOf(definition: McpDefinition): string | undefined {
   return definition["x-tyk-api-gateway"].info.id;
 }
 
-/** A fresh version stamp: time-ordered and unique enough for concurrent writers. */
+/** The store key of an API. */
+export function apiKey(kind: ApiKind, id: string): string {
+  return KIND_PREFIX[kind] + id;
+}
+
+/** A fresh version stamp: time-ordered and unique across concurrent writers. */
 export function newStamp(): string {
   return `${Date.now().toString(36)}-${crypto.randomUUID()}`;
 }
 
 export class DefinitionRepository {
-  private readonly store: KeyValueStore;
+  readonly #store: KeyValueStore;
 
   constructor(store: KeyValueStore) {
-    this.store = store;
+    this.#store = store;
   }
 
   /** The current version stamp, `null` when nothing was ever written. */
   version(): Promise<string | null> {
-    return this.store.get(APIS_VERSION_KEY);
+    return this.#store.get(APIS_VERSION_KEY);
   }
 
   /**
-   * Every stored definition that passes validation. A stored document that no longer validates is
-   * skipped and reported through `onInvalid`, so one bad write cannot take every proxy down.
+   * Every stored definition that passes validation, MCP proxies first, each kind in id order. A
+   * stored document that no longer validates is skipped and reported through `onInvalid`, so one
+   * bad write cannot take every proxy down.
    */
-  async all(onInvalid: (key: string, issues: string[]) => void = () => {}): Promise<McpDefinition[]> {
-    const keys = await this.store.list(API_PREFIX);
-    const raws = await Promise.all(keys.map((key) => this.store.get(key)));
-    const out: McpDefinition[] = [];
-    raws.forEach((raw, i) => {
-      const key = keys[i]!;
-      if (raw === null) return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        onInvalid(key, ["not valid JSON"]);
-        return;
-      }
-      const result = validateDefinition(parsed);
-      if (result.ok) out.push(result.definition);
-      else onInvalid(key, result.issues);
-    });
+  async all(onInvalid: (key: string, issues: string[]) => void = () => {}): Promise<StoredApi[]> {
+    const out: StoredApi[] = [];
+    for (const kind of ["mcp", "oas"] as const) {
+      const prefix = KIND_PREFIX[kind];
+      const keys = await this.#store.list(prefix);
+      const raws = await Promise.all(keys.map((key) => this.#store.get(key)));
+      raws.forEach((raw, i) => {
+        const key = keys[i]!;
+        if (raw === null) return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          onInvalid(key, ["not valid JSON"]);
+          return;
+        }
+        const result = validateDefinition(parsed);
+        if (result.ok) out.push({ kind, id: key.slice(prefix.length), definition: result.definition });
+        else onInvalid(key, result.issues);
+      });
+    }
     return out;
   }
 
-  async get(id: string): Promise<McpDefinition | null> {
-    const raw = await this.store.get(API_PREFIX + id);
-    if (raw === null) return null;
-    const result = validateDefinition(JSON.parse(raw));
-    return result.ok ? result.definition : null;
-  }
-
-  /** Writes a definition (its id must be set) and bumps the version stamp. */
-  async put(definition: McpDefinition): Promise<void> {
+  /** Writes one definition (its `info.id` must be set). Call {@link touch} when a change is complete. */
+  async write(kind: ApiKind, definition: McpDefinition): Promise<void> {
     const id = apiIdOf(definition);
     if (!id) throw new Error("definition has no x-tyk-api-gateway.info.id");
-    await this.store.put(API_PREFIX + id, JSON.stringify(definition));
-    await this.store.put(APIS_VERSION_KEY, newStamp());
+    await this.#store.put(apiKey(kind, id), JSON.stringify(definition));
   }
 
-  async delete(id: string): Promise<void> {
-    await this.store.delete(API_PREFIX + id);
-    await this.store.put(APIS_VERSION_KEY, newStamp());
+  /** Removes one definition. Call {@link touch} when a change is complete. */
+  remove(kind: ApiKind, id: string): Promise<void> {
+    return this.#store.delete(apiKey(kind, id));
+  }
+
+  /** Bumps the version stamp, so every gateway reloads its routing table on its next request. */
+  touch(): Promise<void> {
+    return this.#store.put(APIS_VERSION_KEY, newStamp());
+  }
+
+  /** Writes one definition and bumps the stamp. */
+  async put(kind: ApiKind, definition: McpDefinition): Promise<void> {
+    await this.write(kind, definition);
+    await this.touch();
+  }
+
+  /** Removes one definition and bumps the stamp. */
+  async delete(kind: ApiKind, id: string): Promise<void> {
+    await this.remove(kind, id);
+    await this.touch();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * readMessage: on POST, check the transport headers, read the body within the API's size limit and
- * classify the JSON-RPC message (`c.var.mcp`, `c.var.body`). Other methods pass untouched.
+ * classify the JSON-RPC message (`c.var.mcp`, `c.var.body`). Other methods, and plain OAS APIs,
+ * pass untouched.
  *
  * Per MCP 2025-11-25 Streamable HTTP, a POST carries `Content-Type: application/json` and an
  * `Accept` that lists both `application/json` and `text/event-stream`. A wrong media type gets 415,
@@ -33,7 +34,7 @@ function isJsonContentType(value: string | null): boolean {
 
 export function readMessage(): MiddlewareHandler<GatewayEnv> {
   return async function readJsonRpcMessage(c, next) {
-    if (c.req.method !== "POST") {
+    if (c.req.method !== "POST" || c.var.route.route.kind !== "mcp") {
       c.set("mcp", undefined);
       c.set("body", undefined);
       return next();

@@ -63,11 +63,15 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     const mcp = c.var.mcp;
     const url = new URL(request.url);
     const target = upstreamUrl(match, url.search);
-    const headers = upstreamRequestHeaders(request.headers, {
-      clientAddress: options.clientAddress?.(c),
-      host: request.headers.get("host") ?? url.host,
-      proto: url.protocol.replace(":", ""),
-    });
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      {
+        clientAddress: options.clientAddress?.(c),
+        host: request.headers.get("host") ?? url.host,
+        proto: url.protocol.replace(":", ""),
+      },
+      match.dropHeader === undefined ? undefined : new Set([match.dropHeader]),
+    );
 
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
     const controller = new AbortController();

@@ -55,7 +55,7 @@ export class RouteRegistry {
   async #build(stamp: string | null): Promise<RouteTable> {
     let table: RouteTable;
     try {
-      table = RouteTable.fromDefinitions(await this.#repo.all(this.#onInvalid));
+      table = RouteTable.fromApis(await this.#repo.all(this.#onInvalid));
     } catch (cause) {
       throw unavailable(cause);
     }

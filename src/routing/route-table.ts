@@ -6,13 +6,32 @@
  *
  * Matching follows Tyk: the longest listen path that is a prefix of the request path (on a `/`
  * boundary) wins; an inactive API does not serve; with `strip`, the listen path is removed before
- * the request is forwarded.
+ * the request is forwarded. A base API with `info.versioning` hands the request to the version the
+ * client asks for (by header, query parameter or first URL segment), or to the default version.
  */
+import type { ApiKind, StoredApi } from "../definitions/repository.ts";
 import type { McpDefinition, Operation } from "../definitions/schema.ts";
+import { ErrorCode, GatewayError } from "../errors.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../mcp/read-body.ts";
+
+/** How a base API picks a version (`x-tyk-api-gateway.info.versioning`), compiled. */
+export interface VersionRouting {
+  location: "header" | "url-param" | "url";
+  /** Header or query parameter name (lower-cased for headers). */
+  key: string;
+  /** The base's own version name. */
+  selfName: string;
+  /** The version used when the client names none. */
+  defaultName: string;
+  /** Version name → API id. */
+  versions: ReadonlyMap<string, string>;
+  strip: boolean;
+  fallbackToDefault: boolean;
+}
 
 /** One API, compiled for the request path. */
 export interface ApiRoute {
+  kind: ApiKind;
   id: string;
   name: string;
   definition: McpDefinition;
@@ -36,12 +55,23 @@ export interface ApiRoute {
     resource: ReadonlyMap<string, Operation>;
     prompt: ReadonlyMap<string, Operation>;
   };
+  versioning: VersionRouting | undefined;
 }
 
 export interface RouteMatch {
   route: ApiRoute;
   /** The request path to forward (listen path removed when `strip` is set). */
   forwardPath: string;
+  /** A version header to remove before forwarding (`stripVersioningData`). */
+  dropHeader?: string;
+  /** A version query parameter to remove before forwarding (`stripVersioningData`). */
+  dropQuery?: string;
+}
+
+/** What matching may read of the request besides its path (for versioning). */
+export interface RequestView {
+  header(name: string): string | undefined;
+  query(name: string): string | undefined;
 }
 
 /** Normalises a listen path: leading slash, no trailing slash, `""` for the root. */
@@ -49,30 +79,6 @@ export function normaliseListenPath(value: string): string {
   let path = value.startsWith("/") ? value : `/${value}`;
   while (path.endsWith("/")) path = path.slice(0, -1);
   return path;
-}
-
-/** Compiles one definition into a route. */
-export function compileRoute(definition: McpDefinition, fallbackId: string): ApiRoute {
-  const tyk = definition["x-tyk-api-gateway"];
-  const upstream = new URL(tyk.upstream.url);
-  const sizeLimit = tyk.middleware?.global?.requestSizeLimit;
-  return {
-    id: tyk.info.id ?? fallbackId,
-    name: tyk.info.name,
-    definition,
-    prefix: normaliseListenPath(tyk.server.listenPath.value),
-    strip: tyk.server.listenPath.strip ?? false,
-    active: tyk.info.state.active,
-    upstream,
-    upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
-    maxBodyBytes: sizeLimit?.enabled && sizeLimit.value > 0 ? sizeLimit.value : DEFAULT_MAX_BODY_BYTES,
-    operationTimeouts: operationTimeouts(definition),
-    primitives: {
-      tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
-      resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
-      prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
-    },
-  };
 }
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -95,34 +101,122 @@ function operationTimeouts(definition: McpDefinition): Map<string, number> {
   return out;
 }
 
+function versionRouting(definition: McpDefinition): VersionRouting | undefined {
+  const v = definition["x-tyk-api-gateway"].info.versioning;
+  if (!v || v.enabled === false || !v.versions?.length) return undefined;
+  const selfName = v.name ?? "Default";
+  return {
+    location: v.location,
+    key: v.location === "header" ? v.key.toLowerCase() : v.key,
+    selfName,
+    defaultName: v.default && v.default !== "self" ? v.default : selfName,
+    versions: new Map(v.versions.map((e) => [e.name, e.id])),
+    strip: v.stripVersioningData ?? false,
+    fallbackToDefault: v.fallbackToDefault ?? false,
+  };
+}
+
+/** Compiles one stored definition into a route. */
+export function compileRoute(api: StoredApi): ApiRoute {
+  const { definition } = api;
+  const tyk = definition["x-tyk-api-gateway"];
+  const upstream = new URL(tyk.upstream.url);
+  const sizeLimit = tyk.middleware?.global?.requestSizeLimit;
+  return {
+    kind: api.kind,
+    id: api.id,
+    name: tyk.info.name,
+    definition,
+    prefix: normaliseListenPath(tyk.server.listenPath.value),
+    strip: tyk.server.listenPath.strip ?? false,
+    active: tyk.info.state.active,
+    upstream,
+    upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
+    maxBodyBytes: sizeLimit?.enabled && sizeLimit.value > 0 ? sizeLimit.value : DEFAULT_MAX_BODY_BYTES,
+    operationTimeouts: operationTimeouts(definition),
+    primitives: {
+      tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
+      resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
+      prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
+    },
+    versioning: versionRouting(definition),
+  };
+}
+
 function isUnder(path: string, prefix: string): boolean {
   return prefix === "" || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 0x2f);
 }
+
+const NO_REQUEST: RequestView = { header: () => undefined, query: () => undefined };
 
 export class RouteTable {
   /** Active routes, longest listen path first. */
   readonly routes: readonly ApiRoute[];
   readonly #inactive: readonly ApiRoute[];
+  readonly #byId: ReadonlyMap<string, ApiRoute>;
 
   constructor(routes: readonly ApiRoute[]) {
     const byLength = (a: ApiRoute, b: ApiRoute) => b.prefix.length - a.prefix.length;
     this.routes = routes.filter((r) => r.active).sort(byLength);
     this.#inactive = routes.filter((r) => !r.active).sort(byLength);
+    this.#byId = new Map(routes.map((r) => [r.id, r]));
   }
 
-  static fromDefinitions(definitions: readonly McpDefinition[]): RouteTable {
-    return new RouteTable(definitions.map((d, i) => compileRoute(d, `api-${i}`)));
+  static fromApis(apis: readonly StoredApi[]): RouteTable {
+    return new RouteTable(apis.map(compileRoute));
   }
 
-  /** The active route for a request path, or `undefined`. */
-  match(path: string): RouteMatch | undefined {
+  /** A route by API id (active or not). */
+  byId(id: string): ApiRoute | undefined {
+    return this.#byId.get(id);
+  }
+
+  /**
+   * The active route for a request path, or `undefined`.
+   *
+   * @throws GatewayError 403 (-32000) when a versioned API is asked for a version it does not have
+   */
+  match(path: string, request: RequestView = NO_REQUEST): RouteMatch | undefined {
     for (const route of this.routes) {
-      if (isUnder(path, route.prefix)) {
-        const rest = route.strip ? path.slice(route.prefix.length) : path;
-        return { route, forwardPath: rest === "" || rest.startsWith("/") ? rest : `/${rest}` };
-      }
+      if (!isUnder(path, route.prefix)) continue;
+      const rest = path.slice(route.prefix.length);
+      return route.versioning ? this.#matchVersion(route, route.versioning, rest, path, request) : forwardTo(route, rest, path);
     }
     return undefined;
+  }
+
+  #matchVersion(base: ApiRoute, v: VersionRouting, rest: string, path: string, request: RequestView): RouteMatch {
+    let asked: string | undefined;
+    let remainder = rest;
+    const extra: Pick<RouteMatch, "dropHeader" | "dropQuery"> = {};
+    if (v.location === "header") {
+      asked = request.header(v.key);
+      if (v.strip) extra.dropHeader = v.key;
+    } else if (v.location === "url-param") {
+      asked = request.query(v.key);
+      if (v.strip) extra.dropQuery = v.key;
+    } else {
+      const segment = rest.split("/")[1] ?? "";
+      if (segment !== "" && (segment === v.selfName || v.versions.has(segment))) {
+        asked = segment;
+        if (v.strip) remainder = rest.slice(segment.length + 1);
+      }
+    }
+    let name = asked === undefined || asked === "" ? v.defaultName : asked;
+    if (name !== v.selfName && !v.versions.has(name)) {
+      if (!v.fallbackToDefault) {
+        throw new GatewayError(ErrorCode.Rejected, 403, `This API version does not seem to exist: "${name}"`);
+      }
+      name = v.defaultName;
+    }
+    const target = name === v.selfName ? base : this.#byId.get(v.versions.get(name)!);
+    if (!target || !target.active) {
+      throw new GatewayError(ErrorCode.Rejected, 403, `This API version is not available: "${name}"`);
+    }
+    if (target === base) return { ...forwardTo(base, remainder, path), ...extra };
+    // The child serves the rest of the base's path, under its own strip setting.
+    const childPath = target.strip ? remainder : `${target.prefix}${remainder}`;
+    return { route: target, forwardPath: childPath.startsWith("/") || childPath === "" ? childPath : `/${childPath}`, ...extra };
   }
 
   /** Whether an inactive API listens on this path (to explain a 404). */
@@ -131,9 +225,21 @@ export class RouteTable {
   }
 }
 
+function forwardTo(route: ApiRoute, rest: string, path: string): RouteMatch {
+  const forward = route.strip ? rest : path;
+  return { route, forwardPath: forward === "" || forward.startsWith("/") ? forward : `/${forward}` };
+}
+
 /** The upstream URL for a matched request. */
 export function upstreamUrl(match: RouteMatch, search: string): string {
   const { route, forwardPath } = match;
   const path = route.upstreamBasePath + forwardPath || "/";
-  return `${route.upstream.origin}${path}${search}`;
+  let query = search;
+  if (match.dropQuery !== undefined && search !== "") {
+    const params = new URLSearchParams(search);
+    params.delete(match.dropQuery);
+    const rest = params.toString();
+    query = rest === "" ? "" : `?${rest}`;
+  }
+  return `${route.upstream.origin}${path}${query}`;
 }

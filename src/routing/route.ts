@@ -11,7 +11,7 @@ export function route(registry: RouteRegistry): MiddlewareHandler<GatewayEnv> {
   return async function routeToApi(c, next) {
     const table = await registry.table();
     const path = c.req.path;
-    const match = table.match(path);
+    const match = table.match(path, { header: (name) => c.req.header(name), query: (name) => c.req.query(name) });
     if (!match) {
       throw errors.notFound(
         table.matchesInactive(path) ? "The API on this path is not active" : `No API is listening on ${path}`,

@@ -93,13 +93,13 @@ describe("seeding definitions/", () => {
     const docs = await Promise.all(files.map(async (f) => [f, JSON.parse(await readFile(join(dir, f), "utf8"))] as const));
     const entries = seedEntries(docs);
     expect(entries.at(-1)?.key).toBe("meta:apis-version");
-    expect(entries.map((e) => e.key)).toContain("api:everything");
+    expect(entries.map((e) => e.key)).toContain("mcp:everything");
   });
 
   test("an id is taken from the file name when the definition has none", () => {
     const d = base() as Record<string, any>;
     delete d["x-tyk-api-gateway"].info.id;
-    expect(seedEntries([["weather.json", d]])[0]?.key).toBe("api:weather");
+    expect(seedEntries([["weather.json", d]])[0]?.key).toBe("mcp:weather");
   });
 
   test("invalid documents and clashing ids are all reported at once", () => {

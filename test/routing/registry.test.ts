@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { API_PREFIX, APIS_VERSION_KEY, DefinitionRepository } from "../../src/definitions/repository.ts";
+import { APIS_VERSION_KEY, DefinitionRepository } from "../../src/definitions/repository.ts";
 import { validateDefinition } from "../../src/definitions/schema.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { RouteRegistry } from "../../src/routing/registry.ts";
@@ -13,8 +13,12 @@ const def = (id: string, listenPath: string, upstream = "http://u:1") => {
   return r.definition;
 };
 
+/** Counts table builds: each build lists the two kinds of definitions once. */
 class CountingStore extends MemoryStore {
   lists = 0;
+  get builds() {
+    return this.lists / 2;
+  }
   failing = false;
   override async list(prefix: string) {
     this.lists++;
@@ -31,16 +35,16 @@ describe("the routing table stays live", () => {
     const store = new CountingStore();
     const repo = new DefinitionRepository(store);
     const registry = new RouteRegistry(store);
-    await repo.put(def("a", "/a/"));
+    await repo.put("mcp", def("a", "/a/"));
     expect((await registry.table()).match("/a/mcp")?.route.id).toBe("a");
     await registry.table();
-    expect(store.lists).toBe(1);
+    expect(store.builds).toBe(1);
 
-    await repo.put(def("b", "/b/"));
+    await repo.put("mcp", def("b", "/b/"));
     expect((await registry.table()).match("/b/mcp")?.route.id).toBe("b");
-    expect(store.lists).toBe(2);
+    expect(store.builds).toBe(2);
 
-    await repo.delete("a");
+    await repo.delete("mcp", "a");
     expect((await registry.table()).match("/a/mcp")).toBeUndefined();
   });
 
@@ -48,35 +52,35 @@ describe("the routing table stays live", () => {
     const store = new MemoryStore();
     const repo = new DefinitionRepository(store);
     const registry = new RouteRegistry(store);
-    await repo.put(def("a", "/a/", "http://old:1"));
+    await repo.put("mcp", def("a", "/a/", "http://old:1"));
     expect((await registry.table()).match("/a/mcp")?.route.upstream.host).toBe("old:1");
-    await repo.put(def("a", "/a/", "http://new:1"));
+    await repo.put("mcp", def("a", "/a/", "http://new:1"));
     expect((await registry.table()).match("/a/mcp")?.route.upstream.host).toBe("new:1");
   });
 
   test("concurrent requests share one rebuild", async () => {
     const store = new CountingStore();
-    await new DefinitionRepository(store).put(def("a", "/a/"));
+    await new DefinitionRepository(store).put("mcp", def("a", "/a/"));
     const registry = new RouteRegistry(store);
     await Promise.all(Array.from({ length: 20 }, () => registry.table()));
-    expect(store.lists).toBe(1);
+    expect(store.builds).toBe(1);
   });
 
   test("a stored definition that no longer validates is skipped, the others serve", async () => {
     const store = new MemoryStore();
-    await new DefinitionRepository(store).put(def("good", "/good/"));
-    await store.put(`${API_PREFIX}bad`, JSON.stringify({ openapi: "3.0.3" }));
-    await store.put(`${API_PREFIX}garbage`, "{nope");
+    await new DefinitionRepository(store).put("mcp", def("good", "/good/"));
+    await store.put("mcp:bad", JSON.stringify({ openapi: "3.0.3" }));
+    await store.put("mcp:garbage", "{nope");
     await store.put(APIS_VERSION_KEY, "changed");
     const skipped: string[] = [];
     const registry = new RouteRegistry(store, { onInvalid: (key) => skipped.push(key) });
     expect((await registry.table()).match("/good/mcp")?.route.id).toBe("good");
-    expect(skipped.sort()).toEqual(["api:bad", "api:garbage"]);
+    expect(skipped.sort()).toEqual(["mcp:bad", "mcp:garbage"]);
   });
 
   test("a store that cannot be read fails closed with 503", async () => {
     const store = new CountingStore();
-    await new DefinitionRepository(store).put(def("a", "/a/"));
+    await new DefinitionRepository(store).put("mcp", def("a", "/a/"));
     const registry = new RouteRegistry(store);
     await registry.table();
     store.failing = true;

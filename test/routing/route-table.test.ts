@@ -4,11 +4,11 @@ import { normaliseListenPath, RouteTable, upstreamUrl } from "../../src/routing/
 import { mcpDefinition, type DefinitionOptions } from "../helpers/definitions.ts";
 
 function table(...defs: DefinitionOptions[]) {
-  return RouteTable.fromDefinitions(
+  return RouteTable.fromApis(
     defs.map((d) => {
       const r = validateDefinition(mcpDefinition(d));
       if (!r.ok) throw new Error(r.issues.join("; "));
-      return r.definition;
+      return { kind: "mcp" as const, id: d.id, definition: r.definition };
     }),
   );
 }
@@ -92,5 +92,70 @@ describe("routing by listen path", () => {
     const route = r.match("/t/mcp")!.route;
     expect(route.operationTimeouts.get("POST")).toBe(12);
     expect(route.operationTimeouts.has("GET")).toBe(false);
+  });
+});
+
+describe("routing to versions (info.versioning)", () => {
+  const versioned = (location: "header" | "url-param" | "url", extra: Record<string, unknown> = {}) => {
+    const base = mcpDefinition({ id: "base", listenPath: "/w/", upstream: "http://v1:1" }) as any;
+    base["x-tyk-api-gateway"].info.versioning = {
+      enabled: true,
+      name: "v1",
+      default: "v1",
+      location,
+      key: location === "header" ? "X-Api-Version" : "version",
+      versions: [{ name: "v2", id: "child" }],
+      ...extra,
+    };
+    const child = mcpDefinition({ id: "child", listenPath: "/w-v2/", upstream: "http://v2:1" });
+    return RouteTable.fromApis(
+      [base, child].map((d) => {
+        const r = validateDefinition(d);
+        if (!r.ok) throw new Error(r.issues.join("; "));
+        return { kind: "mcp" as const, id: r.definition["x-tyk-api-gateway"].info.id!, definition: r.definition };
+      }),
+    );
+  };
+  const req = (headers: Record<string, string> = {}, query: Record<string, string> = {}) => ({
+    header: (n: string) => headers[n.toLowerCase()],
+    query: (n: string) => query[n],
+  });
+
+  test("by header: the named version serves, no header means the default", () => {
+    const t = versioned("header");
+    expect(t.match("/w/mcp", req({ "x-api-version": "v2" }))?.route.id).toBe("child");
+    expect(t.match("/w/mcp", req({ "x-api-version": "v1" }))?.route.id).toBe("base");
+    expect(t.match("/w/mcp", req())?.route.id).toBe("base");
+    const m = t.match("/w/mcp", req({ "x-api-version": "v2" }))!;
+    expect(upstreamUrl(m, "")).toBe("http://v2:1/mcp");
+  });
+
+  test("by query parameter, stripped when stripVersioningData is set", () => {
+    const t = versioned("url-param", { stripVersioningData: true });
+    const m = t.match("/w/mcp", req({}, { version: "v2" }))!;
+    expect(m.route.id).toBe("child");
+    expect(upstreamUrl(m, "?version=v2&x=1")).toBe("http://v2:1/mcp?x=1");
+  });
+
+  test("by URL segment, stripped when stripVersioningData is set", () => {
+    const t = versioned("url", { stripVersioningData: true });
+    const m = t.match("/w/v2/mcp")!;
+    expect(m.route.id).toBe("child");
+    expect(upstreamUrl(m, "")).toBe("http://v2:1/mcp");
+    expect(t.match("/w/mcp")?.route.id).toBe("base");
+  });
+
+  test("the default version can be a child", () => {
+    const t = versioned("header", { default: "v2" });
+    expect(t.match("/w/mcp", req())?.route.id).toBe("child");
+  });
+
+  test("an unknown version is refused with 403, or falls back to the default when allowed", () => {
+    expect(() => versioned("header").match("/w/mcp", req({ "x-api-version": "v9" }))).toThrow(/does not seem to exist/);
+    expect(versioned("header", { fallbackToDefault: true }).match("/w/mcp", req({ "x-api-version": "v9" }))?.route.id).toBe("base");
+  });
+
+  test("the child still serves on its own listen path", () => {
+    expect(versioned("header").match("/w-v2/mcp")?.route.id).toBe("child");
   });
 });
