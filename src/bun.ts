@@ -3,10 +3,13 @@
  *
  * Environment: `HOST` (default 127.0.0.1), `PORT` (default 8787), `GATEWAY_STORE_DIR` (a folder for
  * the file store; without it, definitions are kept in memory), `GATEWAY_SEED_DIR` (definition
- * files written into the store at start), `UPSTREAM_TIMEOUT_SECONDS`.
+ * files written into the store at start), `UPSTREAM_TIMEOUT_SECONDS`, and the admin settings
+ * `GATEWAY_SECRET`, `DASHBOARD_API_KEYS`, `ADMIN_API`, `ADMIN_HOST`. The admin API's writes are
+ * serialised within this process: run one process per store.
  */
 import { FileStore } from "./adapters/node/file-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
+import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
 import { createGateway } from "./gateway.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
@@ -31,8 +34,18 @@ if (env.GATEWAY_SEED_DIR) {
   console.log(`seeded ${count} definition(s) from ${env.GATEWAY_SEED_DIR}`);
 }
 
+const settings = adminSettings((name) => env[name]);
 const app = createGateway({
   store,
+  admin: {
+    settings,
+    handler: createAdmin({
+      store,
+      gatewaySecret: settings.gatewaySecret,
+      dashboardKeys: settings.dashboardKeys,
+      reservedPaths: reservedPaths(settings),
+    }),
+  },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,
   ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
 });

@@ -4,10 +4,13 @@
  *
  * Environment: `HOST` (default 127.0.0.1), `PORT` (default 8787), `GATEWAY_KV_PATH` (the Deno KV
  * database file; without it, Deno's default location), `GATEWAY_SEED_DIR` (definition files written
- * into the store at start), `UPSTREAM_TIMEOUT_SECONDS`.
+ * into the store at start), `UPSTREAM_TIMEOUT_SECONDS`, and the admin settings `GATEWAY_SECRET`,
+ * `DASHBOARD_API_KEYS`, `ADMIN_API`, `ADMIN_HOST`. The admin API's writes are serialised within
+ * this process: run one process per Deno KV database for the admin API.
  */
 import { DenoKvStore, type DenoKvLike } from "./adapters/deno/kv-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
+import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
 import { createGateway } from "./gateway.ts";
 
 interface ServeInfo {
@@ -32,8 +35,18 @@ if (seedDir) {
 }
 
 const timeout = get("UPSTREAM_TIMEOUT_SECONDS");
+const settings = adminSettings(get);
 const app = createGateway({
   store,
+  admin: {
+    settings,
+    handler: createAdmin({
+      store,
+      gatewaySecret: settings.gatewaySecret,
+      dashboardKeys: settings.dashboardKeys,
+      reservedPaths: reservedPaths(settings),
+    }),
+  },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,
   ...(timeout ? { defaultTimeoutSeconds: Number(timeout) } : {}),
 });

@@ -3,8 +3,8 @@
  * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
  * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * The request path, in order: route → readMessage → forward. `app.onError` is the one place an
- * error becomes a response.
+ * The request path, in order: (admin dispatch) → route → readMessage → forward. `app.onError` is
+ * the one place an error becomes a response.
  */
 import { Hono } from "hono";
 import type { ClientAddress, GatewayEnv } from "./context.ts";
@@ -14,6 +14,7 @@ import { forward } from "./proxy/forward.ts";
 import { RouteRegistry } from "./routing/registry.ts";
 import { route } from "./routing/route.ts";
 import type { KeyValueStore } from "./stores/types.ts";
+import { isAdminRequest, type Admin, type AdminSettings } from "./admin/admin.ts";
 
 export interface GatewayDeps {
   /** Definitions (and later policies and keys) live here. */
@@ -26,6 +27,11 @@ export interface GatewayDeps {
   defaultTimeoutSeconds?: number;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
+  /**
+   * The management APIs: requests under `/tyk/` and `/api/` (on `settings.host` when set) go to
+   * `handler` before routing. Absent, or with `settings.enabled` false, those paths route like any.
+   */
+  admin?: { settings: AdminSettings; handler: Admin };
 }
 
 export type Gateway = Hono<GatewayEnv>;
@@ -37,6 +43,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const app = new Hono<GatewayEnv>();
 
+  const admin = deps.admin;
+  if (admin?.settings.enabled) {
+    app.use("*", async function dispatchAdmin(c, next) {
+      if (isAdminRequest(admin.settings, new URL(c.req.url))) return admin.handler.fetch(c.req.raw);
+      return next();
+    });
+  }
   app.use("*", route(registry));
   app.use("*", readMessage());
   app.all(

@@ -181,8 +181,7 @@ export const Authentication = v.looseObject({
 export const ListenPath = v.looseObject({
   value: v.pipe(
     v.string(),
-    v.startsWith("/", "must start with /"),
-    v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "may contain only URL path characters"),
+    v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "must start with / and contain only URL path characters"),
   ),
   strip: v.optional(v.boolean()),
 });
@@ -201,7 +200,7 @@ export const Server = v.looseObject({
 });
 
 export const Upstream = v.looseObject({
-  url: v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^https?:\/\//i, "must be an http or https URL")),
+  url: v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, "must be an http or https URL")),
   rateLimit: v.optional(RateLimit),
   authentication: v.optional(
     v.looseObject({

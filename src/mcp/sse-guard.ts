@@ -9,6 +9,9 @@
  * `message` events), so no broken JSON is dispatched.
  *
  * A client that goes away cancels the stream, and the cancel reaches the upstream request.
+ *
+ * An optional `opening` (an SSE comment, which every SSE parser ignores) is sent before the
+ * upstream's first byte, for runtimes that hold back a response's head until its body's first chunk.
  */
 const encoder = new TextEncoder();
 
@@ -30,16 +33,23 @@ function atBoundary(tail: number[]): boolean {
  * @param errorEvent the `data:` payload (a JSON-RPC error body) to send if the upstream fails,
  *   or `undefined` to just close the stream (a GET stream answers no request)
  * @param onUpstreamError called with the failure, for logging
+ * @param opening bytes sent at once, before the upstream's; must be whole SSE lines ending on an
+ *   event boundary (a blank line), such as the comment `": open\n\n"`
  */
 export function guardSseStream(
   body: ReadableStream<Uint8Array<ArrayBuffer>>,
   errorEvent: string | undefined,
   onUpstreamError: (error: unknown) => void = () => {},
+  opening?: string,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
   const tail: number[] = [];
   return new ReadableStream<Uint8Array<ArrayBuffer>>(
     {
+      start(controller) {
+        // Ends on a boundary, as an empty `tail` says: the error logic needs no update.
+        if (opening) controller.enqueue(encoder.encode(opening));
+      },
       async pull(controller) {
         let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
         try {

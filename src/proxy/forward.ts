@@ -31,7 +31,19 @@ export interface ForwardOptions {
   defaultTimeoutSeconds?: number;
   /** Called with upstream failures, for logs. */
   onUpstreamError?: (error: unknown, route: ApiRoute) => void;
+  /**
+   * Start every SSE answer with an SSE comment ({@link SSE_OPENING_COMMENT}) so the client gets the
+   * response head at once. Needed where the server holds back a response's head until the body's
+   * first chunk: Bun.serve does (oven-sh/bun#33660), so an idle GET stream would show the client no
+   * status and no headers until the upstream's first event. Default: on under Bun only.
+   */
+  openSseWithComment?: boolean;
 }
+
+/** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
+export const SSE_OPENING_COMMENT = ": stream open\n\n";
+
+const RUNNING_ON_BUN = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
@@ -55,6 +67,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
   const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
   const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
+  const sseOpening = (options.openSseWithComment ?? RUNNING_ON_BUN) ? SSE_OPENING_COMMENT : undefined;
 
   return async function forwardToUpstream(c) {
     const match = c.var.route;
@@ -126,7 +139,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
       const errorEvent = answersRequest
         ? errorBody(new GatewayError(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"), mcp.id)
         : undefined;
-      responseBody = guardSseStream(responseBody, errorEvent, (error) => onUpstreamError(error, route));
+      responseBody = guardSseStream(responseBody, errorEvent, (error) => onUpstreamError(error, route), sseOpening);
     }
     return new Response(responseBody, {
       status: response.status,

@@ -25,7 +25,13 @@ export interface RunningGateway extends Running {
 
 export interface GatewayOptions {
   upstreamTimeoutSeconds?: number;
+  /** Extra environment: GATEWAY_SECRET, DASHBOARD_API_KEYS, ADMIN_API, ADMIN_HOST. */
+  env?: Record<string, string>;
 }
+
+/** The admin secrets every test gateway gets unless a test says otherwise. */
+export const TEST_GATEWAY_SECRET = "test-gateway-secret";
+export const TEST_DASHBOARD_KEY = "test-dashboard-key";
 
 let bundle: Promise<string> | undefined;
 
@@ -55,6 +61,7 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<RunningGateway> {
   const timeout = String(options.upstreamTimeoutSeconds ?? 30);
+  const adminEnv = { GATEWAY_SECRET: TEST_GATEWAY_SECRET, DASHBOARD_API_KEYS: TEST_DASHBOARD_KEY, ...options.env };
   if (runtime === "workers") {
     const mf = new Miniflare(
       convertV4MiniflareOptions({
@@ -65,7 +72,8 @@ export async function startGateway(
         compatibilityDate: "2026-11-01",
         compatibilityFlags: ["enable_request_signal"],
         kvNamespaces: ["GATEWAY_KV"],
-        bindings: { UPSTREAM_TIMEOUT_SECONDS: timeout },
+        durableObjects: { ADMIN: "AdminObject" },
+        bindings: { UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv },
       }),
     );
     const url = await mf.ready;
@@ -86,7 +94,7 @@ export async function startGateway(
   const { mkdir } = await import("node:fs/promises");
   await mkdir(seedDir);
   await writeDefinitions(seedDir, definitions);
-  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM_TIMEOUT_SECONDS: timeout };
+  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv };
   const started =
     runtime === "bun"
       ? await spawnWithPort(binPath("bun"), [join(root, "src/bun.ts")], /listening on http:\/\/127\.0\.0\.1:(\d+)/, env)

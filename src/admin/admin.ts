@@ -1,0 +1,87 @@
+/**
+ * createAdmin: the two management APIs over one store, as one fetch handler.
+ *
+ * Runtime-neutral. On Bun and Deno the gateway calls it in-process; on Workers the gateway hands
+ * admin requests to one Durable Object that runs it (so one mutex serialises every admin write of
+ * the deployment; see `src/adapters/workers/admin-object.ts`).
+ */
+import type { KeyValueStore } from "../stores/types.ts";
+import { DEFAULT_ADMIN_MAX_BODY_BYTES } from "./body.ts";
+import { dashboardApi } from "./dashboard-api.ts";
+import { gatewayApi } from "./gateway-api.ts";
+import { ApiService } from "./service.ts";
+
+/** Path prefixes the admin API answers on. */
+export const ADMIN_PREFIXES = ["/tyk", "/api"] as const;
+
+export interface AdminOptions {
+  store: KeyValueStore;
+  /** `GATEWAY_SECRET`: the Gateway API's `X-Tyk-Authorization` secret. Without one, `/tyk/` is closed. */
+  gatewaySecret?: string | undefined;
+  /** Dashboard API keys (`DASHBOARD_API_KEYS`, comma-separated). Without any, `/api/` is closed. */
+  dashboardKeys?: readonly string[];
+  /** Admin path prefixes that listen paths may not use (empty when the admin API has its own host). */
+  reservedPaths?: readonly string[];
+  maxBodyBytes?: number;
+  pageSize?: number;
+}
+
+export interface Admin {
+  fetch(request: Request): Promise<Response>;
+}
+
+export function createAdmin(options: AdminOptions): Admin {
+  const service = new ApiService(options.store, { reservedPaths: options.reservedPaths ?? ADMIN_PREFIXES });
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES;
+  const tyk = gatewayApi({ service, secrets: options.gatewaySecret ? [options.gatewaySecret] : [], maxBodyBytes });
+  const dashboard = dashboardApi({
+    service,
+    keys: options.dashboardKeys ?? [],
+    maxBodyBytes,
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+  });
+  return {
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      return path === "/tyk" || path.startsWith("/tyk/") ? tyk.fetch(request) : dashboard.fetch(request);
+    },
+  };
+}
+
+/** Parses a comma-separated list of keys, dropping empty entries. */
+export function parseKeyList(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "");
+}
+
+/** Admin settings read from the environment (Worker vars and secrets, or process env). */
+export interface AdminSettings {
+  /** `ADMIN_API=off` turns the admin API off: its paths then route like any other. */
+  enabled: boolean;
+  /** `ADMIN_HOST`: answer admin requests only on this host name (its own host). */
+  host: string | undefined;
+  gatewaySecret: string | undefined;
+  dashboardKeys: string[];
+}
+
+export function adminSettings(get: (name: string) => string | undefined): AdminSettings {
+  const flag = (get("ADMIN_API") ?? "on").trim().toLowerCase();
+  return {
+    enabled: !["off", "false", "0", "no"].includes(flag),
+    host: get("ADMIN_HOST")?.trim().toLowerCase() || undefined,
+    gatewaySecret: get("GATEWAY_SECRET") || undefined,
+    dashboardKeys: parseKeyList(get("DASHBOARD_API_KEYS")),
+  };
+}
+
+/** The listen-path prefixes the admin API reserves under these settings. */
+export function reservedPaths(settings: AdminSettings): readonly string[] {
+  return settings.enabled && settings.host === undefined ? ADMIN_PREFIXES : [];
+}
+
+/** Whether a request is for the admin API under these settings. */
+export function isAdminRequest(settings: AdminSettings, url: URL): boolean {
+  if (!settings.enabled) return false;
+  if (settings.host !== undefined && url.hostname.toLowerCase() !== settings.host) return false;
+  const path = url.pathname;
+  return ADMIN_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
