@@ -37,6 +37,9 @@ if (env.GATEWAY_SEED_DIR) {
 const settings = adminSettings((name) => env[name]);
 const app = createGateway({
   store,
+  // Bun.serve holds a response's head back until the first body chunk (oven-sh/bun#33660): open
+  // every SSE answer with a comment so an idle stream still shows the client its status at once.
+  openSseWithComment: true,
   admin: {
     settings,
     handler: createAdmin({

@@ -25,6 +25,11 @@ export interface GatewayDeps {
   clientAddress?: ClientAddress;
   /** Upstream timeout in seconds when a definition sets none (default 30). */
   defaultTimeoutSeconds?: number;
+  /**
+   * Start every SSE answer with an SSE comment so the response head reaches the client at once
+   * (for servers that hold the head back until the first body chunk, as Bun.serve does).
+   */
+  openSseWithComment?: boolean;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -58,6 +63,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
       ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
+      ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
       onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
     }),
   );

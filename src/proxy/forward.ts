@@ -35,15 +35,13 @@ export interface ForwardOptions {
    * Start every SSE answer with an SSE comment ({@link SSE_OPENING_COMMENT}) so the client gets the
    * response head at once. Needed where the server holds back a response's head until the body's
    * first chunk: Bun.serve does (oven-sh/bun#33660), so an idle GET stream would show the client no
-   * status and no headers until the upstream's first event. Default: on under Bun only.
+   * status and no headers until the upstream's first event. Default off; the Bun entry turns it on.
    */
   openSseWithComment?: boolean;
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
 export const SSE_OPENING_COMMENT = ": stream open\n\n";
-
-const RUNNING_ON_BUN = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
@@ -67,7 +65,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
   const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
   const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
-  const sseOpening = (options.openSseWithComment ?? RUNNING_ON_BUN) ? SSE_OPENING_COMMENT : undefined;
+  const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
 
   return async function forwardToUpstream(c) {
     const match = c.var.route;

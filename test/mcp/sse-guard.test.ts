@@ -77,3 +77,15 @@ describe("SSE passthrough guard", () => {
     expect(source.cancelled()).toBe("client gone");
   });
 });
+
+describe("opening comment", () => {
+  test("is sent first, before any upstream byte, and the upstream's bytes follow unchanged", async () => {
+    const text = await readAll(guardSseStream(upstream(["data: 1\n\n"]).stream, errorEvent, undefined, ": open\n\n"));
+    expect(text).toBe(": open\n\ndata: 1\n\n");
+  });
+
+  test("leaves the stream on an event boundary, so a failure before any event needs no discard", async () => {
+    const text = await readAll(guardSseStream(upstream([], true).stream, errorEvent, undefined, ": open\n\n"));
+    expect(text).toBe(`: open\n\nevent: message\ndata: ${errorEvent}\n\n`);
+  });
+});
