@@ -27,12 +27,13 @@ let gateway: Gateway | undefined;
 function gatewayFor(env: WorkerEnv): Gateway {
   if (gateway) return gateway;
   const settings = adminSettings((name) => (env as unknown as Record<string, string | undefined>)[name]);
-  const admin = env.ADMIN.get(env.ADMIN.idFromName("admin"));
+  const adminId = env.ADMIN.idFromName("admin");
   gateway = createGateway({
     store: new WorkersKvStore(env.GATEWAY_KV),
     clientAddress: (c) => c.req.header("cf-connecting-ip"),
     ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
-    admin: { settings, handler: { fetch: (request) => admin.fetch(request) } },
+    // A stub is bound to the request that made it: get a fresh one for every admin request.
+    admin: { settings, handler: { fetch: (request) => env.ADMIN.get(adminId).fetch(request) } },
   });
   return gateway;
 }

@@ -103,14 +103,14 @@ function operationTimeouts(definition: McpDefinition): Map<string, number> {
 
 function versionRouting(definition: McpDefinition): VersionRouting | undefined {
   const v = definition["x-tyk-api-gateway"].info.versioning;
-  if (!v || v.enabled === false || !v.versions?.length) return undefined;
+  if (!v || v.enabled === false) return undefined;
   const selfName = v.name ?? "Default";
   return {
     location: v.location,
     key: v.location === "header" ? v.key.toLowerCase() : v.key,
     selfName,
     defaultName: v.default && v.default !== "self" ? v.default : selfName,
-    versions: new Map(v.versions.map((e) => [e.name, e.id])),
+    versions: new Map((v.versions ?? []).map((e) => [e.name, e.id])),
     strip: v.stripVersioningData ?? false,
     fallbackToDefault: v.fallbackToDefault ?? false,
   };
