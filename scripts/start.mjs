@@ -8,7 +8,8 @@
 //   npm run start:deno        # Deno, Deno KV under .data/deno-kv.sqlite
 //
 // Environment: PORT (gateway, default 8787), EVERYTHING_PORT (upstream, default 3001; the example
-// definition points at 3001).
+// definition points at 3001), GATEWAY_SECRET and DASHBOARD_API_KEYS (the admin credentials; without
+// them the development values below are used and printed).
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bin, root, start } from "./lib/proc.mjs";
@@ -19,6 +20,11 @@ const runtime = values.runtime;
 const port = process.env.PORT ?? "8787";
 const everythingPort = process.env.EVERYTHING_PORT ?? "3001";
 const definitions = join(root, "definitions");
+/** Development credentials for the admin APIs when the environment gives none (README: Management). */
+export const DEV_GATEWAY_SECRET = "local-gateway-secret";
+export const DEV_DASHBOARD_KEY = "local-dashboard-key";
+const gatewaySecret = process.env.GATEWAY_SECRET || DEV_GATEWAY_SECRET;
+const dashboardKeys = process.env.DASHBOARD_API_KEYS || DEV_DASHBOARD_KEY;
 
 await start(
   "everything",
@@ -32,13 +38,32 @@ await start(
   { env: { PORT: everythingPort }, ready: /LISTENING \d+/ },
 );
 
-const common = { HOST: "127.0.0.1", PORT: port, GATEWAY_SEED_DIR: definitions };
+const common = {
+  HOST: "127.0.0.1",
+  PORT: port,
+  GATEWAY_SEED_DIR: definitions,
+  GATEWAY_SECRET: gatewaySecret,
+  DASHBOARD_API_KEYS: dashboardKeys,
+};
 if (runtime === "workers") {
   await seedWorkersKv();
   await start(
     "gateway",
     bin("wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", PERSIST_DIR, "--show-interactive-dev-session=false"],
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      port,
+      "--persist-to",
+      PERSIST_DIR,
+      "--show-interactive-dev-session=false",
+      "--var",
+      `GATEWAY_SECRET:${gatewaySecret}`,
+      "--var",
+      `DASHBOARD_API_KEYS:${dashboardKeys}`,
+    ],
     { ready: /Ready on/ },
   );
 } else if (runtime === "bun") {
@@ -62,5 +87,7 @@ console.log(`
   MCP gateway (${runtime}) is up.
   MCP endpoint:  http://127.0.0.1:${port}/everything/mcp   (Streamable HTTP; try: npx @modelcontextprotocol/inspector)
   Upstream:      http://127.0.0.1:${everythingPort}/mcp    (server-everything)
+  Gateway API:   http://127.0.0.1:${port}/tyk/mcps   X-Tyk-Authorization: ${gatewaySecret === DEV_GATEWAY_SECRET ? `${DEV_GATEWAY_SECRET} (development value)` : "(from GATEWAY_SECRET)"}
+  Dashboard API: http://127.0.0.1:${port}/api/mcps   Authorization: ${dashboardKeys === DEV_DASHBOARD_KEY ? `${DEV_DASHBOARD_KEY} (development value)` : "(from DASHBOARD_API_KEYS)"}
   Ctrl-C stops everything.
 `);

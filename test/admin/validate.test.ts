@@ -1,0 +1,62 @@
+import { describe, expect, test } from "vitest";
+import { checkApiId, checkDefinition, checkListenPath } from "../../src/admin/validate.ts";
+import { mcpDefinition } from "../helpers/definitions.ts";
+
+describe("API ids", () => {
+  test.each(["weather-mcp", "a.b_c-1", "A1"])("%s is accepted", (id) => expect(checkApiId(id).ok).toBe(true));
+  test.each(["", ".", "..", "../etc", "a/b", "a\\b", "a b", "é", "x".repeat(129), "%2e%2e", "a?b"])("%j is refused", (id) =>
+    expect(checkApiId(id).ok).toBe(false),
+  );
+});
+
+describe("definition rules", () => {
+  const base = () => mcpDefinition({ id: "w", listenPath: "/w/", upstream: "http://u" }) as Record<string, any>;
+
+  test("a missing extension is named as such", () => {
+    const d = base();
+    delete d["x-tyk-api-gateway"];
+    const r = checkDefinition(d, "mcp");
+    expect(r.ok === false && r.message).toMatch(/x-tyk-api-gateway extension is missing/);
+  });
+
+  test("PRM enabled needs an authorization server on MCP proxies", () => {
+    const d = base();
+    d["x-tyk-api-gateway"].server.authentication = { enabled: true, protectedResourceMetadata: { enabled: true, authorizationServers: [" "] } };
+    expect(checkDefinition(d, "mcp").ok).toBe(false);
+    d["x-tyk-api-gateway"].server.authentication.protectedResourceMetadata.authorizationServers = ["https://as.example"];
+    expect(checkDefinition(d, "mcp").ok).toBe(true);
+    d["x-tyk-api-gateway"].server.authentication.protectedResourceMetadata = { enabled: false };
+    expect(checkDefinition(d, "mcp").ok).toBe(true);
+  });
+
+  test("MCP middleware maps are refused on plain OAS APIs", () => {
+    const d = base();
+    d["x-tyk-api-gateway"].middleware = { mcpPrompts: { p: {} } };
+    expect(checkDefinition(d, "mcp").ok).toBe(true);
+    const r = checkDefinition(d, "oas");
+    expect(r.ok === false && r.message).toMatch(/mcpPrompts is only valid on an MCP proxy/);
+  });
+
+  test("server.batchProcessing and global cache are accepted (and ignored)", () => {
+    const d = base();
+    d["x-tyk-api-gateway"].server.batchProcessing = { enabled: true };
+    d["x-tyk-api-gateway"].middleware = { global: { cache: { enabled: true, timeout: 5 } } };
+    expect(checkDefinition(d, "mcp").ok).toBe(true);
+  });
+});
+
+describe("listen paths", () => {
+  const others = [{ id: "a", listenPath: "/a/" }];
+  test("the same listen path as another API is refused, with or without the trailing slash", () => {
+    expect(checkListenPath("/a", "b", others, []).ok).toBe(false);
+    expect(checkListenPath("/a/", "a", others, []).ok).toBe(true);
+  });
+  test("nested listen paths are allowed (longest prefix wins)", () => {
+    expect(checkListenPath("/a/b/", "b", others, []).ok).toBe(true);
+  });
+  test("admin paths, and the root that covers them, are refused only while the admin API shares the host", () => {
+    for (const p of ["/tyk/", "/tyk/x/", "/api", "/api/v1/", "/"]) expect(checkListenPath(p, "x", [], ["/tyk", "/api"]).ok, p).toBe(false);
+    expect(checkListenPath("/apis/", "x", [], ["/tyk", "/api"]).ok).toBe(true);
+    expect(checkListenPath("/api/", "x", [], []).ok).toBe(true);
+  });
+});
