@@ -137,7 +137,12 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
       const errorEvent = answersRequest
         ? errorBody(new GatewayError(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"), mcp.id)
         : undefined;
-      responseBody = guardSseStream(responseBody, errorEvent, (error) => onUpstreamError(error, route), sseOpening);
+      // A read that fails because the client went away (its abort cancels the upstream) is no
+      // upstream failure: nothing to log.
+      const onStreamError = (error: unknown) => {
+        if (!request.signal.aborted) onUpstreamError(error, route);
+      };
+      responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
     return new Response(responseBody, {
       status: response.status,

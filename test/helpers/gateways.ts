@@ -2,6 +2,7 @@
  * The gateway under test, on each runtime: workerd (through Miniflare's API, with a real KV
  * namespace), Bun and Deno (their entry files, as `npm run start:bun|deno` runs them).
  */
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,7 @@ export function workerBundle(): Promise<string> {
       outfile,
       logLevel: "error",
     });
+    process.once("exit", () => rmSync(outfile, { force: true }));
     return outfile;
   })());
 }

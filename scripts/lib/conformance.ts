@@ -1,0 +1,248 @@
+/**
+ * Running the server scenarios of @modelcontextprotocol/conformance against a URL and comparing two
+ * runs scenario by scenario. Shared by scripts/conformance.mjs and test/e2e/conformance.test.ts.
+ *
+ * The CLI (`conformance server --url <url> --suite all -o <dir>`) runs every server scenario in
+ * turn and writes `<dir>/server-<scenario>-<ISO timestamp>/checks.json` for each: an array of checks
+ * `{ id, name, description, status, errorMessage?, details?, timestamp }`, status one of SUCCESS,
+ * FAILURE, WARNING, SKIPPED or INFO. A scenario that throws writes nothing (the CLI only logs
+ * `Failed to run scenario <name>: <error>` on stderr), so a missing result is recorded here as one
+ * FAILURE check carrying that message, as the CLI's own summary does.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..", "..");
+const cli = join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
+/** The CLI needs Node 22+: the project's own Node (node_modules/.bin/node) when it is there. */
+const nodeBin = existsSync(join(root, "node_modules", ".bin", "node"))
+  ? join(root, "node_modules", ".bin", "node")
+  : process.execPath;
+
+export interface Check {
+  id: string;
+  name?: string;
+  description?: string;
+  status: string;
+  errorMessage?: string;
+  details?: unknown;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  checks: Check[];
+  /** Set when the scenario produced no checks.json (it threw, or the run timed out). */
+  error?: string;
+}
+
+export type ConformanceResults = Map<string, ScenarioResult>;
+
+export interface RunOptions {
+  /** Limit for the whole suite run (default 180 s). */
+  timeoutMs?: number;
+  /** Limit for each scenario re-run on its own after the suite run timed out (default 60 s). */
+  scenarioTimeoutMs?: number;
+  /** Keep the CLI's result directories here instead of a temporary directory. */
+  outputDir?: string;
+}
+
+interface CliRun {
+  code: number | null;
+  timedOut: boolean;
+  output: string;
+}
+
+function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(nodeBin, [cli, ...args], {
+      cwd: root,
+      env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    let timedOut = false;
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.length > 2_000_000) output = output.slice(-1_000_000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {}
+    }, timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      fail(error);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, timedOut, output });
+    });
+  });
+}
+
+/** The server scenario names, as `conformance list --server` prints them. */
+export async function listServerScenarios(): Promise<string[]> {
+  const run = await runCli(["list", "--server"], 60_000);
+  if (run.code !== 0) throw new Error(`conformance list --server exited with ${run.code}:\n${run.output}`);
+  return [...run.output.matchAll(/^\s+-\s+(\S+)/gm)].map((m) => m[1]!);
+}
+
+const RESULT_DIR = /^server-(.+)-(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)$/;
+
+/** checks.json of every scenario under `dir`, the latest one when a scenario ran twice. */
+async function readResults(dir: string): Promise<ConformanceResults> {
+  const results: ConformanceResults = new Map();
+  for (const entry of (await readdir(dir)).sort()) {
+    const match = RESULT_DIR.exec(entry);
+    if (!match) continue;
+    try {
+      const checks = JSON.parse(await readFile(join(dir, entry, "checks.json"), "utf8")) as Check[];
+      results.set(match[1]!, { scenario: match[1]!, checks });
+    } catch {}
+  }
+  return results;
+}
+
+function failureFrom(output: string, scenario: string): string | undefined {
+  const escaped = scenario.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match =
+    new RegExp(`Failed to run scenario ${escaped}:\\s*(.*)`).exec(output) ?? /Server test error:\s*(.*)/.exec(output);
+  return match?.[1]?.trim() || undefined;
+}
+
+function failed(scenario: string, error: string): ScenarioResult {
+  return { scenario, error, checks: [{ id: scenario, name: scenario, status: "FAILURE", errorMessage: error }] };
+}
+
+/**
+ * Runs every server scenario (`--suite all`) against `url` and returns each scenario's checks. If
+ * the suite run times out, the scenarios it did not reach are run one by one, each with its own
+ * limit, so one hanging scenario does not hide the results of the others.
+ */
+export async function runConformance(
+  url: string,
+  scenarios: readonly string[],
+  options: RunOptions = {},
+): Promise<ConformanceResults> {
+  const dir = options.outputDir ?? (await mkdtemp(join(tmpdir(), "conformance-")));
+  try {
+    const timeoutMs = options.timeoutMs ?? 180_000;
+    const scenarioTimeoutMs = options.scenarioTimeoutMs ?? 60_000;
+    const suite = await runCli(["server", "--url", url, "--suite", "all", "-o", dir], timeoutMs);
+    const results = await readResults(dir);
+    for (const scenario of scenarios) {
+      if (results.has(scenario)) continue;
+      if (!suite.timedOut) {
+        results.set(scenario, failed(scenario, failureFrom(suite.output, scenario) ?? "no checks.json written"));
+        continue;
+      }
+      const single = await runCli(["server", "--url", url, "--scenario", scenario, "-o", dir], scenarioTimeoutMs);
+      const again = (await readResults(dir)).get(scenario);
+      results.set(
+        scenario,
+        again ??
+          failed(
+            scenario,
+            single.timedOut
+              ? `timed out after ${scenarioTimeoutMs / 1000} s`
+              : (failureFrom(single.output, scenario) ?? "no checks.json written"),
+          ),
+      );
+    }
+    return results;
+  } finally {
+    if (!options.outputDir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What is compared between two runs of a scenario: every check's id and status (INFO checks, which
+ * only log the traffic, left out), sorted, so the same checks must pass, fail, warn or be skipped.
+ */
+export function signature(result: ScenarioResult | undefined): string[] {
+  if (!result) return ["<no result>"];
+  return result.checks
+    .filter((c) => c.status !== "INFO")
+    .map((c) => `${c.id}=${c.status}`)
+    .sort();
+}
+
+/** A short outcome for tables: `pass 1/1`, `FAIL 0/1`, `pass 0/0 2w` (warnings), `ERROR ...`. */
+export function outcome(result: ScenarioResult | undefined): string {
+  if (!result) return "missing";
+  if (result.error) return `ERROR (${result.error.slice(0, 40)})`;
+  const count = (status: string) => result.checks.filter((c) => c.status === status).length;
+  const [passed, failures, warnings, skipped] = [count("SUCCESS"), count("FAILURE"), count("WARNING"), count("SKIPPED")];
+  return (
+    `${failures ? "FAIL" : "pass"} ${passed}/${passed + failures}` +
+    (warnings ? ` ${warnings}w` : "") +
+    (skipped ? ` ${skipped}s` : "")
+  );
+}
+
+/** The non-INFO checks of a result, one line each with the error message (for failure reports). */
+export function describeChecks(result: ScenarioResult | undefined): string {
+  if (!result) return "  (no result)";
+  const lines = result.checks
+    .filter((c) => c.status !== "INFO")
+    .map((c) => `  ${c.id}=${c.status}${c.errorMessage ? `: ${c.errorMessage.slice(0, 300)}` : ""}`);
+  return lines.length ? lines.join("\n") : "  (no checks)";
+}
+
+export interface ComparisonRow {
+  scenario: string;
+  direct: string;
+  gateway: string;
+  same: boolean;
+  /** Checks (id=STATUS) that only one side has. */
+  onlyDirect: string[];
+  onlyGateway: string[];
+}
+
+function minus(a: readonly string[], b: readonly string[]): string[] {
+  const rest = [...b];
+  return a.filter((x) => {
+    const i = rest.indexOf(x);
+    if (i === -1) return true;
+    rest.splice(i, 1);
+    return false;
+  });
+}
+
+/** One row per scenario (the listed ones first, then any only a run has), direct vs gateway. */
+export function compare(
+  scenarios: readonly string[],
+  direct: ConformanceResults,
+  gateway: ConformanceResults,
+): ComparisonRow[] {
+  const names = [...new Set([...scenarios, ...direct.keys(), ...gateway.keys()])];
+  return names.map((scenario) => {
+    const d = signature(direct.get(scenario));
+    const g = signature(gateway.get(scenario));
+    const onlyDirect = minus(d, g);
+    const onlyGateway = minus(g, d);
+    return {
+      scenario,
+      direct: outcome(direct.get(scenario)),
+      gateway: outcome(gateway.get(scenario)),
+      same: onlyDirect.length === 0 && onlyGateway.length === 0,
+      onlyDirect,
+      onlyGateway,
+    };
+  });
+}
+
+/** A plain-text table with padded columns. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
