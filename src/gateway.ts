@@ -3,11 +3,17 @@
  * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
  * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * The request path, in order: (admin dispatch) → route → readMessage → forward. `app.onError` is
- * the one place an error becomes a response.
+ * The request path, in order: (admin dispatch) → route → checkOrigin → authenticate → readMessage
+ * → authorize → forward (with discovery filtering). `app.onError` is the one place an error
+ * becomes a response.
  */
 import { Hono } from "hono";
-import type { ClientAddress, GatewayEnv } from "./context.ts";
+import { authenticate } from "./auth/authenticate.ts";
+import { checkOrigin } from "./auth/origin.ts";
+import { servePrm } from "./auth/prm-endpoint.ts";
+import type { ClientAddress, ClientCertificateSource, GatewayEnv } from "./context.ts";
+import { authorize } from "./policy/authorize.ts";
+import type { SecretSource } from "./proxy/upstream-auth.ts";
 import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
 import { readMessage } from "./mcp/read-message.ts";
 import { forward } from "./proxy/forward.ts";
@@ -23,6 +29,10 @@ export interface GatewayDeps {
   fetch?: typeof fetch;
   /** The client's address as the runtime knows it, for `X-Forwarded-For`. */
   clientAddress?: ClientAddress;
+  /** The client certificate the runtime verified (mTLS), where the runtime can tell. */
+  clientCertificate?: ClientCertificateSource;
+  /** Secrets that definitions name as `$secret_env.NAME` (upstream credentials). */
+  secrets?: SecretSource;
   /** Upstream timeout in seconds when a definition sets none (default 30). */
   defaultTimeoutSeconds?: number;
   /**
@@ -55,8 +65,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return next();
     });
   }
+  app.use("*", servePrm(registry));
   app.use("*", route(registry));
+  app.use("*", checkOrigin());
+  app.use(
+    "*",
+    authenticate({
+      store: deps.store,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
+    }),
+  );
   app.use("*", readMessage());
+  app.use("*", authorize());
   app.all(
     "*",
     forward({
@@ -64,6 +85,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
       ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
       ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
       onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
     }),
   );

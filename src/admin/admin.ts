@@ -9,6 +9,8 @@ import type { KeyValueStore } from "../stores/types.ts";
 import { DEFAULT_ADMIN_MAX_BODY_BYTES } from "./body.ts";
 import { dashboardApi } from "./dashboard-api.ts";
 import { gatewayApi } from "./gateway-api.ts";
+import { ConsumerService } from "./consumers.ts";
+import { Mutex } from "./mutex.ts";
 import { ApiService } from "./service.ts";
 
 /** Path prefixes the admin API answers on. */
@@ -31,11 +33,14 @@ export interface Admin {
 }
 
 export function createAdmin(options: AdminOptions): Admin {
-  const service = new ApiService(options.store, { reservedPaths: options.reservedPaths ?? ADMIN_PREFIXES });
+  const mutex = new Mutex();
+  const service = new ApiService(options.store, { reservedPaths: options.reservedPaths ?? ADMIN_PREFIXES, mutex });
+  const consumers = new ConsumerService(options.store, mutex);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES;
-  const tyk = gatewayApi({ service, secrets: options.gatewaySecret ? [options.gatewaySecret] : [], maxBodyBytes });
+  const tyk = gatewayApi({ service, consumers, secrets: options.gatewaySecret ? [options.gatewaySecret] : [], maxBodyBytes });
   const dashboard = dashboardApi({
     service,
+    consumers,
     keys: options.dashboardKeys ?? [],
     maxBodyBytes,
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),

@@ -11,10 +11,12 @@ import { mcpJsonSchema } from "../definitions/json-schema.ts";
 import type { ApiKind } from "../definitions/repository.ts";
 import { adminAuth } from "./auth.ts";
 import { readAdminBody } from "./body.ts";
+import type { ConsumerFailure, ConsumerService } from "./consumers.ts";
 import type { ApiService, Failure, FailureCode } from "./service.ts";
 
 export interface DashboardApiOptions {
   service: ApiService;
+  consumers: ConsumerService;
   /** Dashboard API keys accepted in `Authorization`. */
   keys: readonly string[];
   maxBodyBytes: number;
@@ -50,6 +52,9 @@ const error = (c: Context, status: number, message: string) =>
   c.json({ Status: "Error", Message: message, Meta: null }, status as 400);
 
 const failed = (c: Context, op: Operation, failure: Failure) => error(c, STATUS[op][failure.code] ?? 400, failure.message);
+
+const CONSUMER_STATUS: Record<ConsumerFailure["code"], number> = { invalid: 400, id_mismatch: 400, already_exists: 400, not_found: 404 };
+const consumerFailed = (c: Context, failure: ConsumerFailure) => error(c, CONSUMER_STATUS[failure.code], failure.message);
 
 function forbidden(): Response {
   return Response.json({ Status: "Error", Message: "Not authorised", Meta: null }, { status: 403 });
@@ -113,6 +118,74 @@ function crud(app: Hono, path: string, kind: ApiKind, listName: string, options:
   });
 }
 
+/** `/api/portal/policies`: `{Data, Pages}` listings, `{Status, Message, Meta}` writes. */
+function policies(app: Hono, options: DashboardApiOptions): void {
+  const { consumers } = options;
+  const size = options.pageSize ?? 10;
+  app.get("/api/portal/policies", async (c) => {
+    const { items, pages } = page(await consumers.listPolicies(), c.req.query("p"), size);
+    return c.json({ Data: items, Pages: pages });
+  });
+  app.get("/api/portal/policies/:polID", async (c) => {
+    const result = await consumers.getPolicy(c.req.param("polID"));
+    return result.ok ? c.json(result.value) : consumerFailed(c, result);
+  });
+  app.post("/api/portal/policies", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, true);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.createPolicy(body.value);
+    return result.ok ? c.json({ Status: "OK", Message: "Policy created", Meta: result.value }) : consumerFailed(c, result);
+  });
+  app.put("/api/portal/policies/:polID", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, true);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.updatePolicy(c.req.param("polID"), body.value);
+    return result.ok ? c.json({ Status: "OK", Message: "Policy updated", Meta: result.value }) : consumerFailed(c, result);
+  });
+  app.delete("/api/portal/policies/:polID", async (c) => {
+    const result = await consumers.deletePolicy(c.req.param("polID"));
+    return result.ok ? c.json({ Status: "OK", Message: "Policy deleted", Meta: result.value }) : consumerFailed(c, result);
+  });
+}
+
+/**
+ * `/api/keys`: the Dashboard's key shapes (`{api_model, key_id, data, key_hash}`); paths name a key
+ * by its hash. The key itself appears only in the answer to create and regenerate.
+ */
+function keys(app: Hono, options: DashboardApiOptions): void {
+  const { consumers } = options;
+  const size = options.pageSize ?? 10;
+  const shape = (keyId: string, hash: string, session: unknown) => ({ api_model: {}, key_id: keyId, data: session, key_hash: hash });
+  app.get("/api/keys", async (c) => {
+    const { items, pages } = page(await consumers.listKeys(), c.req.query("p"), size);
+    return c.json({ data: { keys: items }, pages });
+  });
+  app.post("/api/keys", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, true);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.createKey(body.value);
+    return result.ok ? c.json(shape(result.value.key, result.value.hash, result.value.session)) : consumerFailed(c, result);
+  });
+  app.post("/api/keys/:keyId/regenerate", async (c) => {
+    const result = await consumers.regenerateKey(c.req.param("keyId"), true);
+    return result.ok ? c.json(shape(result.value.key, result.value.hash, result.value.session)) : consumerFailed(c, result);
+  });
+  app.get("/api/keys/:keyId", async (c) => {
+    const result = await consumers.getKey(c.req.param("keyId"), true);
+    return result.ok ? c.json(shape(result.value.hash, result.value.hash, result.value.session)) : consumerFailed(c, result);
+  });
+  app.put("/api/keys/:keyId", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, true);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.updateKey(c.req.param("keyId"), true, body.value);
+    return result.ok ? c.json(shape(result.value.hash, result.value.hash, result.value.session)) : consumerFailed(c, result);
+  });
+  app.delete("/api/keys/:keyId", async (c) => {
+    const result = await consumers.deleteKey(c.req.param("keyId"), true);
+    return result.ok ? c.json({ Status: "OK", Message: "Key deleted successfully", Meta: "" }) : consumerFailed(c, result);
+  });
+}
+
 export function dashboardApi(options: DashboardApiOptions): Hono {
   const app = new Hono();
   app.use("*", adminAuth({ header: "Authorization", secrets: options.keys, forbidden }));
@@ -132,6 +205,8 @@ export function dashboardApi(options: DashboardApiOptions): Hono {
   crud(app, "/api/mcps", "mcp", "mcps", options);
   crud(app, "/api/apis/oas", "oas", "apis", options);
   crud(app, "/api/apis", "oas", "apis", options);
+  policies(app, options);
+  keys(app, options);
   app.all("/api/*", (c) => error(c, 404, "Not found"));
   app.onError((err, c) => {
     console.error("dashboard API error", err);

@@ -10,10 +10,12 @@ import { Hono, type Context } from "hono";
 import type { ApiKind } from "../definitions/repository.ts";
 import { adminAuth } from "./auth.ts";
 import { readAdminBody } from "./body.ts";
+import type { ConsumerFailure, ConsumerService } from "./consumers.ts";
 import type { ApiService, Failure, FailureCode } from "./service.ts";
 
 export interface GatewayApiOptions {
   service: ApiService;
+  consumers: ConsumerService;
   /** Gateway secrets accepted in `X-Tyk-Authorization` (normally one). */
   secrets: readonly string[];
   maxBodyBytes: number;
@@ -47,6 +49,9 @@ const error = (c: Context, status: number, message: string) =>
   c.json({ status: "error", message }, status as 400);
 
 const failed = (c: Context, op: Operation, failure: Failure) => error(c, STATUS[op][failure.code] ?? 400, failure.message);
+
+const CONSUMER_STATUS: Record<ConsumerFailure["code"], number> = { invalid: 400, id_mismatch: 400, already_exists: 400, not_found: 404 };
+const consumerFailed = (c: Context, failure: ConsumerFailure) => error(c, CONSUMER_STATUS[failure.code], failure.message);
 
 function forbidden(): Response {
   return Response.json(
@@ -98,12 +103,81 @@ function crud(app: Hono, path: string, kind: ApiKind, options: GatewayApiOptions
   });
 }
 
+/** `/tyk/policies`: Tyk's policy objects; writes answer `{key, status, action}`. */
+function policies(app: Hono, options: GatewayApiOptions): void {
+  const { consumers } = options;
+  app.get("/tyk/policies", async (c) => c.json(await consumers.listPolicies()));
+  app.get("/tyk/policies/:polID", async (c) => {
+    const result = await consumers.getPolicy(c.req.param("polID"));
+    return result.ok ? c.json(result.value) : consumerFailed(c, result);
+  });
+  app.post("/tyk/policies", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, false);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.createPolicy(body.value);
+    return result.ok ? c.json({ key: result.value, status: "ok", action: "added" }) : consumerFailed(c, result);
+  });
+  app.put("/tyk/policies/:polID", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, false);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.updatePolicy(c.req.param("polID"), body.value);
+    return result.ok ? c.json({ key: result.value, status: "ok", action: "modified" }) : consumerFailed(c, result);
+  });
+  app.delete("/tyk/policies/:polID", async (c) => {
+    const result = await consumers.deletePolicy(c.req.param("polID"));
+    return result.ok ? c.json({ key: result.value, status: "ok", action: "deleted" }) : consumerFailed(c, result);
+  });
+}
+
+/**
+ * `/tyk/keys`: create (a random key, or `POST /tyk/keys/{custom}`), list (hashes), get, update,
+ * delete, and `POST /tyk/keys/{key}/regenerate`. A path names a key, or its hash with `?hashed=true`.
+ */
+function keys(app: Hono, options: GatewayApiOptions): void {
+  const { consumers } = options;
+  const hashed = (c: Context) => c.req.query("hashed") === "true";
+  const create = async (c: Context, custom?: string) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, false);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.createKey(body.value, custom);
+    if (!result.ok) return consumerFailed(c, result);
+    return c.json({ key: result.value.key, status: "ok", action: "added", key_hash: result.value.hash });
+  };
+  app.get("/tyk/keys", async (c) => c.json({ keys: await consumers.listKeys() }));
+  app.post("/tyk/keys", (c) => create(c));
+  app.post("/tyk/keys/create", (c) => create(c));
+  app.post("/tyk/keys/:keyId/regenerate", async (c) => {
+    const result = await consumers.regenerateKey(c.req.param("keyId"), hashed(c));
+    if (!result.ok) return consumerFailed(c, result);
+    return c.json({ key: result.value.key, status: "ok", action: "regenerated", key_hash: result.value.hash });
+  });
+  app.post("/tyk/keys/:keyId", (c) => create(c, c.req.param("keyId")));
+  app.get("/tyk/keys/:keyId", async (c) => {
+    const result = await consumers.getKey(c.req.param("keyId"), hashed(c));
+    return result.ok ? c.json({ ...result.value.session, key_hash: result.value.hash }) : consumerFailed(c, result);
+  });
+  app.put("/tyk/keys/:keyId", async (c) => {
+    const body = await readAdminBody(c.req.raw, options.maxBodyBytes, false);
+    if (!body.ok) return error(c, body.status, body.message);
+    const result = await consumers.updateKey(c.req.param("keyId"), hashed(c), body.value);
+    if (!result.ok) return consumerFailed(c, result);
+    return c.json({ key: c.req.param("keyId"), status: "ok", action: "modified", key_hash: result.value.hash });
+  });
+  app.delete("/tyk/keys/:keyId", async (c) => {
+    const result = await consumers.deleteKey(c.req.param("keyId"), hashed(c));
+    if (!result.ok) return consumerFailed(c, result);
+    return c.json({ key: c.req.param("keyId"), status: "ok", action: "deleted" });
+  });
+}
+
 export function gatewayApi(options: GatewayApiOptions): Hono {
   const app = new Hono();
   app.use("*", adminAuth({ header: "X-Tyk-Authorization", secrets: options.secrets, forbidden }));
   crud(app, "/tyk/mcps", "mcp", options);
   crud(app, "/tyk/apis/oas", "oas", options);
   crud(app, "/tyk/apis", "oas", options);
+  policies(app, options);
+  keys(app, options);
   const reload = (c: Context) => c.json({ status: "ok", message: "" });
   app.get("/tyk/reload", reload);
   app.get("/tyk/reload/", reload);

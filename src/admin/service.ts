@@ -54,17 +54,20 @@ export interface VersionEntry {
 export interface ApiServiceOptions {
   /** Admin path prefixes served on the same host as the proxies (listen paths may not use them). */
   reservedPaths?: readonly string[];
+  /** The admin mutex, shared with the other admin services (default: a new one). */
+  mutex?: Mutex;
 }
 
 const KIND_NAME: Record<ApiKind, string> = { mcp: "an MCP proxy", oas: "an OAS API" };
 
 export class ApiService {
   readonly #repo: DefinitionRepository;
-  readonly #mutex = new Mutex();
+  readonly #mutex: Mutex;
   readonly #reserved: readonly string[];
 
   constructor(store: KeyValueStore, options: ApiServiceOptions = {}) {
     this.#repo = new DefinitionRepository(store);
+    this.#mutex = options.mutex ?? new Mutex();
     this.#reserved = options.reservedPaths ?? [];
   }
 

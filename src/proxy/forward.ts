@@ -20,7 +20,9 @@ import { guardSseStream } from "../mcp/sse-guard.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
+import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
 export interface ForwardOptions {
   /** The fetch used to reach upstreams (default: the global fetch). */
@@ -31,6 +33,8 @@ export interface ForwardOptions {
   defaultTimeoutSeconds?: number;
   /** Called with upstream failures, for logs. */
   onUpstreamError?: (error: unknown, route: ApiRoute) => void;
+  /** Secrets named by `$secret_env.NAME` in upstream credentials (default: none). */
+  secrets?: SecretSource;
   /**
    * Start every SSE answer with an SSE comment ({@link SSE_OPENING_COMMENT}) so the client gets the
    * response head at once. Needed where the server holds back a response's head until the body's
@@ -54,6 +58,17 @@ export function timeoutFor(route: ApiRoute, mcp: McpMessage | undefined, method:
   return route.operationTimeouts.get(method) ?? fallback;
 }
 
+/** The header names never forwarded for this request: the credential headers, a version header. */
+function dropped(credentialHeaders: ReadonlySet<string> | undefined, versionHeader: string | undefined): ReadonlySet<string> | undefined {
+  if (versionHeader === undefined) return credentialHeaders;
+  return new Set([...(credentialHeaders ?? []), versionHeader]);
+}
+
+function needsUpstreamAuth(definition: ApiRoute["definition"]): boolean {
+  const tyk = definition["x-tyk-api-gateway"];
+  return tyk.upstream.authentication?.enabled === true || tyk.middleware?.global?.transformRequestHeaders?.enabled === true;
+}
+
 function isJsonRpcBody(contentType: string | null): boolean {
   if (!contentType) return false;
   const type = contentType.split(";")[0]!.trim().toLowerCase();
@@ -66,6 +81,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
   const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
+  const secrets: SecretSource = options.secrets ?? (() => undefined);
 
   return async function forwardToUpstream(c) {
     const match = c.var.route;
@@ -81,8 +97,9 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
         host: request.headers.get("host") ?? url.host,
         proto: url.protocol.replace(":", ""),
       },
-      match.dropHeader === undefined ? undefined : new Set([match.dropHeader]),
+      dropped(c.var.credentialHeaders, match.dropHeader),
     );
+    if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
 
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
     const controller = new AbortController();
@@ -129,6 +146,11 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
         502,
         `Upstream MCP server failed with HTTP ${response.status}`,
       );
+    }
+
+    const visibility = c.var.visibility;
+    if (mcp?.kind === "request" && needsFiltering(mcp.method) && visibility && !visibility.unrestricted && mcp.id !== null) {
+      response = filterResponseBody(response, mcp.id, mcp.method, visibility);
     }
 
     let responseBody = response.body;

@@ -12,6 +12,8 @@
 import type { ApiKind, StoredApi } from "../definitions/repository.ts";
 import type { McpDefinition, Operation } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
+import { compileAuth, type AuthConfig } from "../auth/config.ts";
+import { compileOrigins, type OriginRule } from "../auth/origin.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../mcp/read-body.ts";
 
 /** How a base API picks a version (`x-tyk-api-gateway.info.versioning`), compiled. */
@@ -56,6 +58,12 @@ export interface ApiRoute {
     prompt: ReadonlyMap<string, Operation>;
   };
   versioning: VersionRouting | undefined;
+  /** How clients authenticate; `undefined` for an open API. */
+  auth: AuthConfig | undefined;
+  /** Origins allowed to call this API (`undefined`: same host, or loopback from loopback). */
+  origins: OriginRule | undefined;
+  /** For a version listed in a base's version map: the base's id (a grant on it also gives access). */
+  baseId: string | undefined;
 }
 
 export interface RouteMatch {
@@ -140,6 +148,9 @@ export function compileRoute(api: StoredApi): ApiRoute {
       prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
     },
     versioning: versionRouting(definition),
+    auth: compileAuth(definition),
+    origins: compileOrigins(definition),
+    baseId: undefined,
   };
 }
 
@@ -156,6 +167,12 @@ export class RouteTable {
   readonly #byId: ReadonlyMap<string, ApiRoute>;
 
   constructor(routes: readonly ApiRoute[]) {
+    for (const route of routes) {
+      for (const childId of route.versioning?.versions.values() ?? []) {
+        const child = routes.find((r) => r.id === childId && r !== route);
+        if (child && child.baseId === undefined) child.baseId = route.id;
+      }
+    }
     const byLength = (a: ApiRoute, b: ApiRoute) => b.prefix.length - a.prefix.length;
     this.routes = routes.filter((r) => r.active).sort(byLength);
     this.#inactive = routes.filter((r) => !r.active).sort(byLength);

@@ -1,0 +1,195 @@
+/**
+ * The management operations on policies and keys, shared by the Gateway API and the Dashboard API.
+ * Results, not exceptions; every write runs under the admin mutex (shared with the API service).
+ *
+ * Keys are stored only as SHA-256 hashes: the key itself is returned once, by create (and by
+ * regenerate), and never again. Policies are validated with the reference's MCP rules against the
+ * stored APIs (`src/policy/model.ts`).
+ */
+import { DefinitionRepository, type ApiKind } from "../definitions/repository.ts";
+import { checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
+import { hashKey, isKeyHash, KeyRepository, newKey, PolicyRepository } from "../policy/store.ts";
+import type { KeyValueStore } from "../stores/types.ts";
+import type { Mutex } from "./mutex.ts";
+import { checkApiId } from "./validate.ts";
+
+export type ConsumerFailure = { ok: false; code: "invalid" | "not_found" | "id_mismatch" | "already_exists"; message: string };
+export type ConsumerOutcome<T> = { ok: true; value: T } | ConsumerFailure;
+
+const fail = (code: ConsumerFailure["code"], message: string): ConsumerFailure => ({ ok: false, code, message });
+
+/** A custom key: 8-256 visible ASCII characters, no spaces. */
+const CUSTOM_KEY = /^[\x21-\x7e]{8,256}$/;
+
+export interface CreatedKey {
+  key: string;
+  hash: string;
+  session: KeySession;
+}
+
+export class ConsumerService {
+  readonly #apis: DefinitionRepository;
+  readonly #policies: PolicyRepository;
+  readonly #keys: KeyRepository;
+  readonly #mutex: Mutex;
+  readonly #now: () => number;
+
+  constructor(store: KeyValueStore, mutex: Mutex, now: () => number = () => Math.floor(Date.now() / 1000)) {
+    this.#apis = new DefinitionRepository(store);
+    this.#policies = new PolicyRepository(store);
+    this.#keys = new KeyRepository(store);
+    this.#mutex = mutex;
+    this.#now = now;
+  }
+
+  async #kinds(): Promise<(id: string) => ApiKind | undefined> {
+    const kinds = new Map((await this.#apis.all()).map((a) => [a.id, a.kind]));
+    return (id) => kinds.get(id);
+  }
+
+  // ---- policies ----
+
+  listPolicies(): Promise<Policy[]> {
+    return this.#policies.all();
+  }
+
+  async getPolicy(id: string): Promise<ConsumerOutcome<Policy>> {
+    if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+    const policy = await this.#policies.get(id);
+    return policy ? { ok: true, value: policy } : fail("not_found", `Policy "${id}" not found`);
+  }
+
+  createPolicy(body: unknown): Promise<ConsumerOutcome<string>> {
+    return this.#mutex.run(async () => {
+      const checked = checkPolicy(body, await this.#kinds());
+      if (!checked.ok) return fail("invalid", checked.message);
+      const id = checked.value.id || checked.value._id || crypto.randomUUID().replace(/-/g, "");
+      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}": use letters, digits, ".", "_" or "-"`);
+      if (await this.#policies.get(id)) return fail("already_exists", `Policy with ID "${id}" already exists`);
+      await this.#policies.put(id, withDefaults(checked.value));
+      return { ok: true, value: id };
+    });
+  }
+
+  updatePolicy(id: string, body: unknown): Promise<ConsumerOutcome<string>> {
+    return this.#mutex.run(async () => {
+      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+      const checked = checkPolicy(body, await this.#kinds());
+      if (!checked.ok) return fail("invalid", checked.message);
+      const bodyId = checked.value.id || checked.value._id;
+      if (bodyId && bodyId !== id) return fail("id_mismatch", `The policy's id "${bodyId}" does not match "${id}" in the URL`);
+      if (!(await this.#policies.get(id))) return fail("not_found", `Policy "${id}" not found`);
+      await this.#policies.put(id, withDefaults(checked.value));
+      return { ok: true, value: id };
+    });
+  }
+
+  deletePolicy(id: string): Promise<ConsumerOutcome<string>> {
+    return this.#mutex.run(async () => {
+      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+      if (!(await this.#policies.get(id))) return fail("not_found", `Policy "${id}" not found`);
+      await this.#policies.delete(id);
+      return { ok: true, value: id };
+    });
+  }
+
+  // ---- keys ----
+
+  /** Hashes of every key. */
+  listKeys(): Promise<string[]> {
+    return this.#keys.hashes();
+  }
+
+  /** The hash a path segment names: the hash itself (`hashed`), or the key, hashed. */
+  async #hashOf(keyOrHash: string, hashed: boolean): Promise<string> {
+    return hashed || isKeyHash(keyOrHash) ? keyOrHash.toLowerCase() : await hashKey(keyOrHash);
+  }
+
+  async getKey(keyOrHash: string, hashed: boolean): Promise<ConsumerOutcome<{ hash: string; session: KeySession }>> {
+    const hash = await this.#hashOf(keyOrHash, hashed);
+    const session = await this.#keys.get(hash);
+    return session ? { ok: true, value: { hash, session } } : fail("not_found", "Key not found");
+  }
+
+  async #checkSession(body: unknown): Promise<ConsumerOutcome<KeySession>> {
+    const checked = checkKeySession(body, await this.#kinds());
+    if (!checked.ok) return fail("invalid", checked.message);
+    const session = checked.value;
+    for (const id of session.apply_policies ?? []) {
+      if (!(await this.#policies.get(id))) return fail("invalid", `Invalid key: policy "${id}" does not exist`);
+    }
+    return { ok: true, value: session };
+  }
+
+  /** Creates a key (a new random one, or `customKey`). The key is returned this once. */
+  createKey(body: unknown, customKey?: string): Promise<ConsumerOutcome<CreatedKey>> {
+    return this.#mutex.run(async () => {
+      if (customKey !== undefined && !CUSTOM_KEY.test(customKey)) {
+        return fail("invalid", "A custom key must be 8-256 visible ASCII characters without spaces");
+      }
+      const checked = await this.#checkSession(body);
+      if (!checked.ok) return checked;
+      const session = await this.#withPolicyExpiry(checked.value);
+      const key = customKey ?? newKey();
+      const hash = await hashKey(key);
+      if (await this.#keys.get(hash)) return fail("already_exists", "Key already exists");
+      await this.#keys.put(hash, session);
+      return { ok: true, value: { key, hash, session } };
+    });
+  }
+
+  updateKey(keyOrHash: string, hashed: boolean, body: unknown): Promise<ConsumerOutcome<{ hash: string; session: KeySession }>> {
+    return this.#mutex.run(async () => {
+      const hash = await this.#hashOf(keyOrHash, hashed);
+      if (!(await this.#keys.get(hash))) return fail("not_found", "Key not found");
+      const checked = await this.#checkSession(body);
+      if (!checked.ok) return checked;
+      await this.#keys.put(hash, checked.value);
+      return { ok: true, value: { hash, session: checked.value } };
+    });
+  }
+
+  deleteKey(keyOrHash: string, hashed: boolean): Promise<ConsumerOutcome<string>> {
+    return this.#mutex.run(async () => {
+      const hash = await this.#hashOf(keyOrHash, hashed);
+      if (!(await this.#keys.get(hash))) return fail("not_found", "Key not found");
+      await this.#keys.delete(hash);
+      return { ok: true, value: hash };
+    });
+  }
+
+  /** A new key for the same session; the old key stops working at once. */
+  regenerateKey(keyOrHash: string, hashed: boolean): Promise<ConsumerOutcome<CreatedKey>> {
+    return this.#mutex.run(async () => {
+      const oldHash = await this.#hashOf(keyOrHash, hashed);
+      const session = await this.#keys.get(oldHash);
+      if (!session) return fail("not_found", "Key not found");
+      const key = newKey();
+      const hash = await hashKey(key);
+      await this.#keys.put(hash, session);
+      try {
+        await this.#keys.delete(oldHash);
+      } catch (error) {
+        await this.#keys.delete(hash).catch(() => {});
+        throw error;
+      }
+      return { ok: true, value: { key, hash, session } };
+    });
+  }
+
+  /** A key without `expires` takes its policies' shortest `key_expires_in`. */
+  async #withPolicyExpiry(session: KeySession): Promise<KeySession> {
+    if (session.expires !== undefined && session.expires !== 0) return session;
+    let shortest: number | undefined;
+    for (const id of session.apply_policies ?? []) {
+      const seconds = (await this.#policies.get(id))?.key_expires_in;
+      if (seconds !== undefined && seconds > 0) shortest = Math.min(shortest ?? seconds, seconds);
+    }
+    return shortest === undefined ? session : { ...session, expires: this.#now() + shortest };
+  }
+}
+
+function withDefaults(policy: Policy): Policy {
+  const { _id: _ignored, ...rest } = policy;
+  return { ...rest, state: policy.state ?? "active" };
+}

@@ -1,0 +1,202 @@
+/**
+ * authenticate: who is calling, and what may they do on this API (`c.var.session`,
+ * `c.var.visibility`). Runs after routing and the Origin check, before the body is read, so an
+ * unauthenticated client costs the gateway no body parsing.
+ *
+ * - Open API (authentication off): no session; the definition's own allow/block rules still apply.
+ * - Auth token: the key is hashed and looked up (`key:<sha256>`); an unknown, revoked, expired or
+ *   inactive key gets 401 (-32001) on the very next request after the change.
+ * - JWT / OAuth 2.1: the token is verified (signature, algorithm, expiry, issuer, audience); its
+ *   policies come from its claims.
+ * - Either way the consumer's access to this API comes from its policies (or a key's own
+ *   `access_rights`): none, a missing policy or a `deny` policy gets 403 (-32002).
+ * - Client certificates (mTLS): when the definition asks for them, the runtime's verified
+ *   certificate must be on the allowlist; a key bound to a certificate only works with it.
+ *
+ * Every 401 carries `WWW-Authenticate`; with Protected Resource Metadata it is
+ * `Bearer resource_metadata="…"` (and `scope="…"`) so MCP clients can discover the authorization
+ * server. Failure is closed: a store or JWKS that cannot be read denies.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { ClientCertificateSource, GatewayContext, GatewayEnv, Session } from "../context.ts";
+import { ErrorCode, GatewayError } from "../errors.ts";
+import { bothVisible, consumerVisibility, definitionVisibility } from "../policy/evaluate.ts";
+import { appliedPolicies, isExpired } from "../policy/model.ts";
+import { resolveAccess } from "../policy/resolve.ts";
+import { hashKey, KeyRepository, PolicyCache } from "../policy/store.ts";
+import type { AccessRights, Visibility } from "../policy/types.ts";
+import type { ApiRoute } from "../routing/route-table.ts";
+import type { KeyValueStore } from "../stores/types.ts";
+import { credentialFrom, type AuthConfig, type AuthScheme } from "./config.ts";
+import { bearerChallenge } from "./prm.ts";
+import { prmUrlFor, resourceUrlFor } from "./resource.ts";
+import { createJwtVerifier, type JwtResult, type JwtVerifier } from "./jwt.ts";
+
+export interface AuthenticateOptions {
+  store: KeyValueStore;
+  /** The fetch used for JWKS (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** The client certificate the runtime verified, where it can tell. */
+  clientCertificate?: ClientCertificateSource;
+  /** Seconds since the epoch (tests). */
+  now?: () => number;
+}
+
+/** A 401 with the challenge that tells the client how to authenticate. */
+function unauthenticated(c: GatewayContext, auth: AuthConfig, message: string): GatewayError {
+  return new GatewayError(ErrorCode.AuthRequired, 401, message, {
+    headers: { "WWW-Authenticate": challenge(c, auth) },
+  });
+}
+
+function challenge(c: GatewayContext, auth: AuthConfig, extra: { error?: string; scope?: string } = {}): string {
+  if (auth.prm) {
+    const scope = extra.scope ?? (auth.prm.scopesSupported?.length ? auth.prm.scopesSupported.join(" ") : undefined);
+    return bearerChallenge({
+      resourceMetadataUrl: prmUrlFor(new URL(c.req.url).origin, c.var.route.route),
+      ...(scope ? { scope } : {}),
+      ...(extra.error ? { error: extra.error } : {}),
+    });
+  }
+  return extra.error ? `Bearer realm="mcp-gateway", error="${extra.error}"` : 'Bearer realm="mcp-gateway"';
+}
+
+/** Compiled per route: the JWT verifiers of its schemes. */
+const verifiers = new WeakMap<ApiRoute, Map<string, JwtVerifier>>();
+
+export function authenticate(options: AuthenticateOptions): MiddlewareHandler<GatewayEnv> {
+  const keys = new KeyRepository(options.store);
+  const policies = new PolicyCache(options.store);
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const fetchJwks = options.fetch;
+
+  /** One verifier (and JWKS cache) per scheme of a compiled route. */
+  function verifierFor(route: ApiRoute, scheme: Extract<AuthScheme, { kind: "jwt" }>): JwtVerifier {
+    let map = verifiers.get(route);
+    if (!map) verifiers.set(route, (map = new Map()));
+    let verifier = map.get(scheme.name);
+    if (!verifier) {
+      verifier = createJwtVerifier(scheme.settings, fetchJwks ? { fetch: fetchJwks } : {});
+      map.set(scheme.name, verifier);
+    }
+    return verifier;
+  }
+
+  return async function authenticateRequest(c, next) {
+    const { route } = c.var.route;
+    const rules = definitionVisibility(route.primitives);
+    const auth = route.auth;
+    if (!auth) {
+      c.set("session", undefined);
+      c.set("visibility", rules);
+      c.set("credentialHeaders", new Set());
+      return next();
+    }
+    c.set("credentialHeaders", auth.credentialHeaders);
+
+    const certificate = options.clientCertificate?.(c);
+    if (auth.clientCertificates) {
+      const fingerprint = certificate?.verified ? certificate.fingerprintSha256 : undefined;
+      if (!fingerprint || (auth.clientCertificates.allowlist.length > 0 && !auth.clientCertificates.allowlist.includes(fingerprint))) {
+        throw new GatewayError(ErrorCode.AuthRequired, 401, "A valid client certificate is required", {
+          headers: { "WWW-Authenticate": challenge(c, auth) },
+        });
+      }
+    }
+    if (auth.schemes.length === 0) {
+      c.set("session", undefined);
+      c.set("visibility", rules);
+      return next();
+    }
+
+    let session: Session | undefined;
+    let ownAccess: AccessRights | null | undefined;
+    let lastFailure = "Authentication required: no credential was presented";
+    for (const scheme of auth.schemes) {
+      const credential = credentialFrom(c.req.header(scheme.header));
+      if (credential === undefined) continue;
+      if (scheme.kind === "token") {
+        const hash = await hashKey(credential);
+        let record;
+        try {
+          record = await keys.get(hash);
+        } catch (cause) {
+          throw new GatewayError(ErrorCode.Rejected, 503, "The gateway's key store is unavailable", { cause });
+        }
+        if (!record) {
+          lastFailure = "Authentication failed: the key is not valid";
+          continue;
+        }
+        if (record.is_inactive) {
+          lastFailure = "Authentication failed: the key is inactive";
+          continue;
+        }
+        if (isExpired(record, now())) {
+          lastFailure = "Authentication failed: the key has expired";
+          continue;
+        }
+        if (record.certificate) {
+          const bound = record.certificate.toLowerCase().replace(/:/g, "");
+          if (!certificate?.verified || certificate.fingerprintSha256 !== bound) {
+            lastFailure = "Authentication failed: this key requires its client certificate";
+            continue;
+          }
+        }
+        session = { kind: "token", id: hash, alias: record.alias ?? "", policies: appliedPolicies(record), scopes: [] };
+        ownAccess = record.access_rights as AccessRights | null | undefined;
+        break;
+      }
+      // The audience an OAuth token must carry (RFC 8707): the configured resource, else this MCP URL.
+      const audience = scheme.oauth && auth.prm ? resourceUrlFor(new URL(c.req.url).origin, route) : undefined;
+      let result: JwtResult;
+      try {
+        result = await verifierFor(route, scheme).verify(credential, audience ? { requiredAudience: audience } : {});
+      } catch (cause) {
+        // A scheme whose configuration cannot be used: closed, and loud in the logs.
+        throw new GatewayError(ErrorCode.Rejected, 500, "This API's authentication is misconfigured", { cause });
+      }
+      if (!result.ok) {
+        if (result.code === "jwks_unavailable") {
+          throw new GatewayError(ErrorCode.Rejected, 503, "The token's signing keys cannot be fetched right now");
+        }
+        lastFailure = `Authentication failed: ${result.message}`;
+        if (result.code === "no_policy") {
+          throw new GatewayError(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed: the token maps to no policy");
+        }
+        continue;
+      }
+      session = {
+        kind: scheme.oauth ? "oauth" : "jwt",
+        id: result.identity,
+        alias: result.identity,
+        policies: result.policies,
+        scopes: result.scopes,
+      };
+      break;
+    }
+    if (!session) throw unauthenticated(c, auth, lastFailure);
+
+    const apiIds = route.baseId ? [route.id, route.baseId] : [route.id];
+    let compiled;
+    try {
+      compiled = await policies.policies();
+    } catch (cause) {
+      throw new GatewayError(ErrorCode.Rejected, 503, "The gateway's policy store is unavailable", { cause });
+    }
+    const decision = resolveAccess({ policies: session.policies, ownAccess }, apiIds, compiled);
+    if (!decision.ok) throw new GatewayError(ErrorCode.AccessDenied, 403, decision.message);
+
+    c.set("session", session);
+    c.set("visibility", bothVisible(rules, consumerVisibility(decision.grants)));
+    return next();
+  };
+}
+
+/** The `WWW-Authenticate` value for a 403 on a primitive, for OAuth callers (RFC 6750 §3.1). */
+export function insufficientScope(c: GatewayContext, scope: string | undefined): string | undefined {
+  const auth = c.var.route.route.auth;
+  if (!auth?.prm || c.var.session?.kind !== "oauth") return undefined;
+  return challenge(c, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
+}
+
+export type { Visibility };

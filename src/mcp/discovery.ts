@@ -1,0 +1,249 @@
+/**
+ * Per-consumer discovery: what a consumer may not use, it does not see. Pure (Web APIs only).
+ *
+ * The request path already refuses a `tools/call` (or `resources/read`, `prompts/get`, …) that the
+ * consumer's access rights deny. This module makes the answers to the discovery methods agree:
+ *
+ * - `tools/list`, `resources/list`, `resources/templates/list` and `prompts/list`: the items the
+ *   consumer may not see (`Visibility.canSee`) are removed, in place, keeping the upstream's order
+ *   and every other member of the result (`nextCursor`, `_meta`, …). Filtering is done page by
+ *   page, so pagination keeps working: a page may come back shorter (even empty) but its cursor
+ *   still leads to the next. An item whose key (`name`, `uri`, `uriTemplate`) is missing or not a
+ *   string is dropped: fail closed.
+ * - `initialize`: a capability whose methods the consumer may call none of (`Visibility.canCall`)
+ *   is removed from `capabilities`, so a client does not go looking for what it cannot use.
+ *
+ * Streamable HTTP lets the upstream answer a POST with JSON or with an SSE stream, and both are
+ * handled: a JSON body is read whole (list results are small) and re-serialised; an SSE body is
+ * parsed (eventsource-parser) and re-emitted event by event as the events arrive, never buffered
+ * whole. Only the JSON-RPC response answering the request (same `id`, with a `result`) is
+ * rewritten, compactly on one `data:` line; every other event (progress notifications, server
+ * requests, …) goes out with its `id`, `event` and data as they came. `retry` fields and comments
+ * are re-emitted as blocks of their own, at once, so keep-alive comments keep the connection warm;
+ * output always ends on an event boundary. Errors, non-2xx answers and other bodies pass untouched.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { Visibility } from "../policy/types.ts";
+import type { PrimitiveType } from "./jsonrpc.ts";
+
+type JsonObject = Record<string, unknown>;
+
+interface ListSpec {
+  member: string;
+  key: string;
+  type: PrimitiveType;
+}
+
+const LISTS: Readonly<Record<string, ListSpec>> = {
+  "tools/list": { member: "tools", key: "name", type: "tool" },
+  "resources/list": { member: "resources", key: "uri", type: "resource" },
+  "resources/templates/list": { member: "resourceTemplates", key: "uriTemplate", type: "resource" },
+  "prompts/list": { member: "prompts", key: "name", type: "prompt" },
+};
+
+/** Each server capability and the methods that use it: removed when all of them are denied. */
+const CAPABILITY_METHODS: Readonly<Record<string, readonly string[]>> = {
+  tools: ["tools/list", "tools/call"],
+  resources: ["resources/list", "resources/read", "resources/templates/list", "resources/subscribe", "resources/unsubscribe"],
+  prompts: ["prompts/list", "prompts/get"],
+  completions: ["completion/complete"],
+  logging: ["logging/setLevel"],
+};
+
+const encoder = new TextEncoder();
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Whether the answer to `method` is filtered per consumer. */
+export function needsFiltering(method: string): boolean {
+  return method === "initialize" || Object.hasOwn(LISTS, method);
+}
+
+/**
+ * The result of a list method with only the items the consumer may see, in the upstream's order.
+ * Other members are kept as they are. A list member that is not an array becomes empty (fail
+ * closed). Returns `result` itself for a method that is not a list method. Does not mutate `result`.
+ */
+export function filterListResult(method: string, result: JsonObject, visibility: Visibility): JsonObject {
+  if (!Object.hasOwn(LISTS, method)) return result;
+  const { member, key, type } = LISTS[method]!;
+  if (!Object.hasOwn(result, member)) return result;
+  const items = result[member];
+  const kept = Array.isArray(items)
+    ? items.filter((item) => {
+        const name = isObject(item) ? item[key] : undefined;
+        return typeof name === "string" && visibility.canSee(type, name);
+      })
+    : [];
+  return { ...result, [member]: kept };
+}
+
+/**
+ * An `initialize` result without the capabilities whose every method the consumer is denied
+ * (`tools` stays if only `tools/call` is allowed). Other members are kept. Does not mutate `result`.
+ */
+export function filterInitializeResult(result: JsonObject, visibility: Visibility): JsonObject {
+  const capabilities = result.capabilities;
+  if (!isObject(capabilities)) return result;
+  const kept: JsonObject = {};
+  for (const [name, value] of Object.entries(capabilities)) {
+    const methods = Object.hasOwn(CAPABILITY_METHODS, name) ? CAPABILITY_METHODS[name]! : undefined;
+    if (methods && !methods.some((m) => visibility.canCall(m))) continue;
+    kept[name] = value;
+  }
+  return { ...result, capabilities: kept };
+}
+
+/** The filtered result for `method` (`initialize` or a list method); others unchanged. */
+export function filterResult(method: string, result: JsonObject, visibility: Visibility): JsonObject {
+  return method === "initialize" ? filterInitializeResult(result, visibility) : filterListResult(method, result, visibility);
+}
+
+/**
+ * If `text` is the JSON-RPC response to `requestId` carrying a `result` object, that response with
+ * its result filtered, serialised compactly (one line); otherwise `undefined` (leave it as it is).
+ */
+function rewriteMessage(text: string, requestId: string | number, method: string, visibility: Visibility): string | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(message) || message.id !== requestId || "error" in message || "method" in message) return undefined;
+  if (!isObject(message.result)) return undefined;
+  return JSON.stringify({ ...message, result: filterResult(method, message.result, visibility) });
+}
+
+/**
+ * The upstream's answer to a request for `method` with id `requestId`, with the result filtered for
+ * the consumer. Same status and headers (less `Content-Length`). A JSON body is read whole; an SSE
+ * body streams through event by event. Anything else, and non-2xx answers, is returned unchanged.
+ */
+export function filterResponseBody(
+  response: Response,
+  requestId: string | number,
+  method: string,
+  visibility: Visibility,
+): Response {
+  const body = response.body;
+  if (!needsFiltering(method) || !body || response.status < 200 || response.status > 299) return response;
+  if (response.status === 204 || response.status === 205) return response;
+  const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const rewrite = (text: string) => rewriteMessage(text, requestId, method, visibility);
+  let filtered: ReadableStream<Uint8Array<ArrayBuffer>>;
+  if (type === "application/json") filtered = filterJsonStream(body, rewrite);
+  else if (type === "text/event-stream") filtered = filterSseStream(body, rewrite);
+  else return response;
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  return new Response(filtered, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Reads the whole body, then hands on the rewritten message, or the original bytes. */
+function filterJsonStream(
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+  rewrite: (text: string) => string | undefined,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array<ArrayBuffer>>(
+    {
+      async pull(controller) {
+        const chunks: Uint8Array<ArrayBuffer>[] = [];
+        let length = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+          length += value.byteLength;
+        }
+        const bytes = new Uint8Array(length);
+        let offset = 0;
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        const rewritten = rewrite(new TextDecoder().decode(bytes));
+        const out = rewritten === undefined ? bytes : encoder.encode(rewritten);
+        if (out.byteLength > 0) controller.enqueue(out);
+        controller.close();
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** One SSE event, written back: `id:`, `event:`, then one `data:` line per line of `data`. */
+function writeEvent(event: EventSourceMessage, data: string): string {
+  let text = event.id === undefined ? "" : `id: ${event.id}\n`;
+  if (event.event !== undefined) text += `event: ${event.event}\n`;
+  for (const line of data.split("\n")) text += `data: ${line}\n`;
+  return `${text}\n`;
+}
+
+/** Parses the SSE body as it arrives and hands on each event as soon as it is complete. */
+function filterSseStream(
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+  rewrite: (data: string) => string | undefined,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let out = "";
+  // The `id` of the block just ended; it is an id-only block unless `onEvent` follows at once.
+  let pendingId: string | undefined;
+  const flushId = () => {
+    if (pendingId !== undefined) out += `id: ${pendingId}\n\n`;
+    pendingId = undefined;
+  };
+  const parser = createParser({
+    onId(id) {
+      flushId();
+      pendingId = id;
+    },
+    onEvent(event) {
+      pendingId = undefined;
+      out += writeEvent(event, rewrite(event.data) ?? event.data);
+    },
+    onRetry(ms) {
+      flushId();
+      out += `retry: ${ms}\n\n`;
+    },
+    onComment(comment) {
+      flushId();
+      out += `: ${comment}\n\n`;
+    },
+  });
+  return new ReadableStream<Uint8Array<ArrayBuffer>>(
+    {
+      async pull(controller) {
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+          try {
+            result = await reader.read();
+          } catch (error) {
+            controller.error(error);
+            return;
+          }
+          // An event left unfinished at the end of the stream is discarded, as any SSE client would.
+          parser.feed(result.done ? decoder.decode() : decoder.decode(result.value, { stream: true }));
+          flushId();
+          const ready = out;
+          out = "";
+          if (ready !== "") controller.enqueue(encoder.encode(ready));
+          if (result.done) controller.close();
+          // Keep reading until something goes out: a pull that enqueues nothing is not called again.
+          if (ready !== "" || result.done) return;
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

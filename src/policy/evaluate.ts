@@ -1,0 +1,144 @@
+/**
+ * The access evaluator: what one consumer may call and see on one API. Pure.
+ *
+ * Rules, as Tyk evaluates them:
+ * - patterns are Go regular expressions matched against the WHOLE name (`^(?:pattern)$`); they run on
+ *   RE2 (`re2js`, linear time), so no pattern can stall the gateway, whatever a user writes;
+ * - a blocked pattern is checked before the allowed ones; a non-empty allowed list must match;
+ * - `json_rpc_methods_access_rights` applies to the JSON-RPC method; `mcp_access_rights` to the tool
+ *   (by name), resource (by URI; resource templates by URI template) or prompt (by name);
+ * - several policies granting the same API: a method or primitive is allowed when at least one of
+ *   them allows it (the union of the policies' grants);
+ * - the definition's per-primitive `allow`/`block` middleware (`mcpTools.<name>.allow|block`) applies
+ *   to every consumer on top: a blocked primitive is denied; once any primitive of a type has `allow`
+ *   on, only the allowed ones of that type pass.
+ */
+import { RE2JS } from "re2js";
+import type { Operation } from "../definitions/schema.ts";
+import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import { OPEN_VISIBILITY, type AccessList, type ApiAccess, type Visibility } from "./types.ts";
+
+/** Longest pattern accepted (characters). */
+export const MAX_PATTERN_LENGTH = 1024;
+
+export class PatternError extends Error {
+  override readonly name = "PatternError";
+  readonly pattern: string;
+  constructor(pattern: string, reason: string) {
+    super(`invalid pattern "${pattern.length > 60 ? `${pattern.slice(0, 60)}…` : pattern}": ${reason}`);
+    this.pattern = pattern;
+  }
+}
+
+/** Compiles one pattern to match a whole name. @throws PatternError */
+export function compilePattern(pattern: string): RE2JS {
+  if (typeof pattern !== "string") throw new PatternError(String(pattern), "must be a string");
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(pattern, `longer than ${MAX_PATTERN_LENGTH} characters`);
+  try {
+    return RE2JS.compile(`^(?:${pattern})$`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : "not a valid regular expression";
+    throw new PatternError(pattern, reason);
+  }
+}
+
+interface CompiledList {
+  allowed: RE2JS[];
+  blocked: RE2JS[];
+}
+
+function compileList(list: AccessList | undefined): CompiledList {
+  return { allowed: (list?.allowed ?? []).map(compilePattern), blocked: (list?.blocked ?? []).map(compilePattern) };
+}
+
+/** Blocked first; then a non-empty allowed list must match. */
+function permits(list: CompiledList, name: string): boolean {
+  if (list.blocked.some((re) => re.matches(name))) return false;
+  return list.allowed.length === 0 || list.allowed.some((re) => re.matches(name));
+}
+
+/** One access-rights entry, compiled. */
+export interface CompiledAccess {
+  methods: CompiledList;
+  tool: CompiledList;
+  resource: CompiledList;
+  prompt: CompiledList;
+}
+
+/** Compiles an `access_rights` entry. @throws PatternError */
+export function compileAccess(access: ApiAccess): CompiledAccess {
+  const mcp = access.mcp_access_rights;
+  return {
+    methods: compileList(access.json_rpc_methods_access_rights),
+    tool: compileList(mcp?.tools),
+    resource: compileList(mcp?.resources),
+    prompt: compileList(mcp?.prompts),
+  };
+}
+
+/** Every pattern of an entry, for validation messages. @returns the first error, if any */
+export function checkAccessPatterns(access: ApiAccess): PatternError | undefined {
+  try {
+    compileAccess(access);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PatternError) return error;
+    throw error;
+  }
+}
+
+/** A consumer's visibility: the union of the grants of the entries that give it this API. */
+export function consumerVisibility(grants: readonly CompiledAccess[]): Visibility {
+  return {
+    canCall: (method) => grants.some((g) => permits(g.methods, method)),
+    canSee: (type, name) => grants.some((g) => permits(g[type], name)),
+  };
+}
+
+type PrimitiveRules = { blocked: Set<string>; allowed: Set<string> | undefined; ignoreCase: boolean };
+
+/** The definition's own allow/block middleware for one primitive type, compiled. */
+function primitiveRules(entries: ReadonlyMap<string, Operation>): PrimitiveRules {
+  const blocked = new Set<string>();
+  let allowed: Set<string> | undefined;
+  let ignoreCase = false;
+  for (const [name, op] of entries) {
+    if (op.block?.enabled) {
+      blocked.add(op.block.ignoreCase ? name.toLowerCase() : name);
+      ignoreCase ||= op.block.ignoreCase === true;
+    }
+    if (op.allow?.enabled) {
+      (allowed ??= new Set()).add(op.allow.ignoreCase ? name.toLowerCase() : name);
+      ignoreCase ||= op.allow.ignoreCase === true;
+    }
+  }
+  return { blocked, allowed, ignoreCase };
+}
+
+function rulePermits(rules: PrimitiveRules, name: string): boolean {
+  const has = (set: Set<string>) => set.has(name) || (rules.ignoreCase && set.has(name.toLowerCase()));
+  if (has(rules.blocked)) return false;
+  return rules.allowed === undefined || has(rules.allowed);
+}
+
+/** The definition's allow/block middleware, for every consumer. */
+export function definitionVisibility(primitives: Record<PrimitiveType, ReadonlyMap<string, Operation>>): Visibility {
+  const rules = {
+    tool: primitiveRules(primitives.tool),
+    resource: primitiveRules(primitives.resource),
+    prompt: primitiveRules(primitives.prompt),
+  };
+  const open = Object.values(rules).every((r) => r.blocked.size === 0 && r.allowed === undefined);
+  if (open) return OPEN_VISIBILITY;
+  return { canCall: () => true, canSee: (type, name) => rulePermits(rules[type], name) };
+}
+
+/** Both must allow. */
+export function bothVisible(a: Visibility, b: Visibility): Visibility {
+  if (a.unrestricted) return b;
+  if (b.unrestricted) return a;
+  return {
+    canCall: (method) => a.canCall(method) && b.canCall(method),
+    canSee: (type, name) => a.canSee(type, name) && b.canSee(type, name),
+  };
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { bearerChallenge, matchPrmPath, prmUrl, prmWellKnownPaths, protectedResourceMetadata } from "../../src/auth/prm.ts";
+
+describe("protectedResourceMetadata", () => {
+  it("builds the RFC 9728 document, with bearer_methods_supported defaulting to header", () => {
+    const doc = protectedResourceMetadata(
+      {
+        enabled: true,
+        authorizationServers: ["https://idp.example/realms/mcp"],
+        scopesSupported: ["mcp:tools", "mcp:resources"],
+        resourceDocumentation: "https://docs.example/mcp",
+        resourceName: "Weather MCP",
+      },
+      "https://gw.example/weather/mcp",
+    );
+    expect(doc).toEqual({
+      resource: "https://gw.example/weather/mcp",
+      authorization_servers: ["https://idp.example/realms/mcp"],
+      scopes_supported: ["mcp:tools", "mcp:resources"],
+      bearer_methods_supported: ["header"],
+      resource_documentation: "https://docs.example/mcp",
+      resource_name: "Weather MCP",
+    });
+    expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+
+  it("prefers the configured resource and bearer methods, and leaves out empty fields", () => {
+    const doc = protectedResourceMetadata(
+      { enabled: true, resource: "https://public.example/mcp", bearerMethodsSupported: ["header", "body"], scopesSupported: [], resourceName: " " },
+      "https://gw.example/weather/mcp",
+    );
+    expect(doc).toEqual({ resource: "https://public.example/mcp", bearer_methods_supported: ["header", "body"] });
+  });
+});
+
+describe("well-known paths", () => {
+  it("inserts the well-known string between host and path (RFC 9728 §3.1)", () => {
+    expect(prmUrl("https://gw.example/weather/mcp")).toBe("https://gw.example/.well-known/oauth-protected-resource/weather/mcp");
+    expect(prmUrl("https://gw.example:8443/")).toBe("https://gw.example:8443/.well-known/oauth-protected-resource");
+    expect(prmUrl("https://gw.example")).toBe("https://gw.example/.well-known/oauth-protected-resource");
+    expect(prmUrl("https://gw.example/a/?x=1")).toBe("https://gw.example/.well-known/oauth-protected-resource/a/?x=1");
+    expect(() => prmUrl("/relative")).toThrow(TypeError);
+  });
+
+  it("lists the host's and the listen path's well-known paths", () => {
+    expect(prmWellKnownPaths("/weather/")).toEqual([
+      "/.well-known/oauth-protected-resource/weather",
+      "/weather/.well-known/oauth-protected-resource",
+    ]);
+    expect(prmWellKnownPaths("/weather", { endpointPath: "/mcp", resource: "https://public.example/tools/weather" })).toEqual([
+      "/.well-known/oauth-protected-resource/weather/mcp",
+      "/.well-known/oauth-protected-resource/weather",
+      "/weather/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/tools/weather",
+    ]);
+    expect(prmWellKnownPaths("/")).toEqual(["/.well-known/oauth-protected-resource"]);
+  });
+
+  it("matches the metadata paths of a listen path, and sub-paths under the host's one", () => {
+    const yes = [
+      "/.well-known/oauth-protected-resource/weather",
+      "/.well-known/oauth-protected-resource/weather/",
+      "/.well-known/oauth-protected-resource/weather/mcp",
+      "/.well-known/oauth-protected-resource/weather/sse",
+      "/weather/.well-known/oauth-protected-resource",
+    ];
+    for (const path of yes) expect(matchPrmPath(path, "/weather/"), path).toBe(true);
+    const no = [
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/weatherman",
+      "/.well-known/oauth-protected-resource/other/mcp",
+      "/weather/mcp",
+      "/weather/.well-known/oauth-protected-resource/x",
+    ];
+    for (const path of no) expect(matchPrmPath(path, "/weather/"), path).toBe(false);
+    expect(matchPrmPath("/.well-known/oauth-protected-resource", "/")).toBe(true);
+    expect(matchPrmPath("/.well-known/oauth-protected-resource/anything", "/")).toBe(false);
+    expect(matchPrmPath("/.well-known/oauth-protected-resource/tools/weather", "/weather", { resource: "https://public.example/tools/weather" })).toBe(true);
+  });
+});
+
+describe("bearerChallenge", () => {
+  const metadata = "https://gw.example/.well-known/oauth-protected-resource/weather/mcp";
+
+  it("points at the metadata, with the scopes a client should request", () => {
+    expect(bearerChallenge({ resourceMetadataUrl: metadata })).toBe(`Bearer resource_metadata="${metadata}"`);
+    expect(bearerChallenge({ resourceMetadataUrl: metadata, scope: ["mcp:tools", "mcp:resources"] })).toBe(
+      `Bearer resource_metadata="${metadata}", scope="mcp:tools mcp:resources"`,
+    );
+  });
+
+  it("formats the insufficient_scope and invalid_token challenges (RFC 6750 §3)", () => {
+    expect(
+      bearerChallenge({ resourceMetadataUrl: metadata, scope: "mcp:tools  mcp:admin", error: "insufficient_scope", errorDescription: "The tool needs mcp:admin" }),
+    ).toBe(`Bearer resource_metadata="${metadata}", scope="mcp:tools mcp:admin", error="insufficient_scope", error_description="The tool needs mcp:admin"`);
+    expect(bearerChallenge({ error: "invalid_token", errorDescription: "The access token has expired" })).toBe(
+      'Bearer error="invalid_token", error_description="The access token has expired"',
+    );
+    expect(bearerChallenge({})).toBe("Bearer");
+  });
+
+  it("keeps every value a valid quoted-string", () => {
+    const header = bearerChallenge({
+      resourceMetadataUrl: 'https://gw.example/.well-known/oauth-protected-resource/a"b c',
+      scope: ['read"', "wr\\ite", "é", "ok"],
+      errorDescription: 'say "hi"\r\nSet-Cookie: x=1 \\ done',
+    });
+    expect(header).toBe(
+      'Bearer resource_metadata="https://gw.example/.well-known/oauth-protected-resource/a%22b%20c", scope="read write ok", error_description="say hiSet-Cookie: x=1  done"',
+    );
+    expect(header).not.toMatch(/[\r\n]/);
+    expect(() => bearerChallenge({ resourceMetadataUrl: "javascript:alert(1)" })).toThrow(TypeError);
+    expect(() => bearerChallenge({ resourceMetadataUrl: "/relative" })).toThrow(TypeError);
+    expect(() => bearerChallenge({ error: 'x", realm="evil' })).toThrow(TypeError);
+  });
+});
