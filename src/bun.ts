@@ -40,6 +40,7 @@ const app = createGateway({
   // Bun.serve holds a response's head back until the first body chunk (oven-sh/bun#33660): open
   // every SSE answer with a comment so an idle stream still shows the client its status at once.
   openSseWithComment: true,
+  secrets: (name) => env[name],
   admin: {
     settings,
     handler: createAdmin({

@@ -38,6 +38,7 @@ const timeout = get("UPSTREAM_TIMEOUT_SECONDS");
 const settings = adminSettings(get);
 const app = createGateway({
   store,
+  secrets: get,
   admin: {
     settings,
     handler: createAdmin({

@@ -9,6 +9,7 @@ import type { ExecutionContext } from "hono";
 import { adminSettings } from "./admin/admin.ts";
 import { AdminObject, type AdminObjectEnv } from "./adapters/workers/admin-object.ts";
 import { WorkersKvStore } from "./adapters/workers/kv-store.ts";
+import type { ClientCertificate } from "./context.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 
 /** The part of a Durable Object namespace binding used here. */
@@ -24,6 +25,17 @@ export interface WorkerEnv extends AdminObjectEnv {
 
 let gateway: Gateway | undefined;
 
+/** Cloudflare's verdict on the client certificate (mTLS), from `request.cf.tlsClientAuth`. */
+function clientCertificateOf(request: Request): ClientCertificate | undefined {
+  const auth = (request as { cf?: { tlsClientAuth?: { certPresented?: string; certVerified?: string; certFingerprintSHA256?: string } } }).cf
+    ?.tlsClientAuth;
+  if (!auth || auth.certPresented !== "1") return undefined;
+  return {
+    verified: auth.certVerified === "SUCCESS",
+    fingerprintSha256: auth.certFingerprintSHA256 ? auth.certFingerprintSHA256.toLowerCase() : undefined,
+  };
+}
+
 function gatewayFor(env: WorkerEnv): Gateway {
   if (gateway) return gateway;
   const settings = adminSettings((name) => (env as unknown as Record<string, string | undefined>)[name]);
@@ -31,6 +43,12 @@ function gatewayFor(env: WorkerEnv): Gateway {
   gateway = createGateway({
     store: new WorkersKvStore(env.GATEWAY_KV),
     clientAddress: (c) => c.req.header("cf-connecting-ip"),
+    clientCertificate: (c) => clientCertificateOf(c.req.raw),
+    // Worker vars and secrets, for `$secret_env.NAME` in upstream credentials.
+    secrets: (name) => {
+      const value = (env as unknown as Record<string, unknown>)[name];
+      return typeof value === "string" ? value : undefined;
+    },
     ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
     // A stub is bound to the request that made it: get a fresh one for every admin request.
     admin: { settings, handler: { fetch: (request) => env.ADMIN.get(adminId).fetch(request) } },
