@@ -22,6 +22,8 @@ export interface RunningGateway extends Running {
   store?: KeyValueStore;
   /** What the gateway process printed (bun and deno). */
   output?: () => string;
+  /** Sends a request with a chosen `request.cf` (workers only: Miniflare's dispatchFetch). */
+  dispatch?: (url: string, init: RequestInit & { cf?: Record<string, unknown> }) => Promise<Response>;
 }
 
 export interface GatewayOptions {
@@ -88,6 +90,7 @@ export async function startGateway(
       url: url.origin,
       port: Number(url.port),
       store,
+      dispatch: async (target, init) => (await mf.dispatchFetch(target, init as never)) as unknown as Response,
       stop: () => mf.dispose(),
     };
   }
