@@ -15,5 +15,5 @@ if (values["dry-run"]) {
 } else {
   await run(bin("wrangler"), ["deploy"]);
   const entries = await seedWorkersKv({ remote: true });
-  console.log(`deployed; seeded ${entries.length - 1} definition(s) into remote KV`);
+  console.log(`deployed; seeded ${entries.length} entries into remote KV`);
 }

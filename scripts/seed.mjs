@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run seed: writes the definitions of definitions/ into the local Workers KV store that
+// npm run seed: writes the definitions of definitions/ (and its policies/) into the local Workers KV store that
 // `npm start` (wrangler dev) reads. Idempotent: the same files give the same entries.
 //
 //   npm run seed                       # local KV under .wrangler/state
@@ -31,5 +31,7 @@ export async function seedWorkersKv({ dir = join(root, "definitions"), remote = 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { dir: { type: "string" }, remote: { type: "boolean" } } });
   const entries = await seedWorkersKv({ dir: values.dir, remote: values.remote });
-  console.log(`seeded ${entries.length - 1} definition(s) into ${values.remote ? "remote" : "local"} KV`);
+  const apis = entries.filter((e) => /^(mcp|oas):/.test(e.key)).length;
+  const policies = entries.filter((e) => e.key.startsWith("policy:")).length;
+  console.log(`seeded ${apis} definition(s) and ${policies} polic${policies === 1 ? "y" : "ies"} into ${values.remote ? "remote" : "local"} KV`);
 }

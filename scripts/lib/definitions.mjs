@@ -1,20 +1,8 @@
-// Reads the definition files of a folder (JSON or YAML) and turns them into store entries, with the
-// gateway's own schema (src/definitions/seed.ts, loaded through Node's TypeScript type stripping).
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { seedEntries } from "../../src/definitions/seed.ts";
+// Reads the definitions of a folder (JSON or YAML) and its policies/ sub-folder and turns them into
+// store entries, with the gateway's own code (src/adapters/node/seed-dir.ts, loaded through Node's
+// TypeScript type stripping).
+import { seedDirEntries } from "../../src/adapters/node/seed-dir.ts";
 
-export async function readDefinitionEntries(dir) {
-  const files = (await readdir(dir)).filter((f) => /\.(json|ya?ml)$/i.test(f)).sort();
-  const documents = [];
-  for (const file of files) {
-    const text = await readFile(join(dir, file), "utf8");
-    try {
-      documents.push([file, /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)]);
-    } catch (error) {
-      throw new Error(`${file}: cannot be parsed: ${error.message}`);
-    }
-  }
-  return seedEntries(documents);
+export function readDefinitionEntries(dir) {
+  return seedDirEntries(dir);
 }

@@ -2,6 +2,8 @@
  * Seeding: turning the files of `definitions/` into store entries. Pure: the callers (the seed
  * script for Workers KV, the Bun and Deno entries for their stores) do the file and store I/O.
  */
+import { checkPolicy } from "../policy/model.ts";
+import { POLICIES_VERSION_KEY, POLICY_PREFIX } from "../policy/store.ts";
 import { apiKey, APIS_VERSION_KEY, newStamp, type ApiKind } from "./repository.ts";
 import { validateDefinition, type McpDefinition } from "./schema.ts";
 
@@ -47,4 +49,46 @@ export function seedEntries(documents: ReadonlyArray<readonly [string, unknown, 
   if (problems.length > 0) throw new Error(`invalid definitions:\n  ${problems.join("\n  ")}`);
   entries.push({ key: APIS_VERSION_KEY, value: newStamp() });
   return entries;
+}
+
+/**
+ * Validates parsed policy documents (`definitions/policies/`) against the seeded APIs and returns
+ * their store entries, the policies' version stamp last.
+ *
+ * @param documents `[source name, parsed document]` pairs; without `id`, the file name is the id
+ * @param apiKinds the kinds of the APIs being seeded (for the MCP policy rules)
+ * @throws Error naming every invalid policy and what is wrong with it
+ */
+export function policySeedEntries(
+  documents: ReadonlyArray<readonly [string, unknown]>,
+  apiKinds: ReadonlyMap<string, ApiKind>,
+): SeedEntry[] {
+  const problems: string[] = [];
+  const entries: SeedEntry[] = [];
+  for (const [source, document] of documents) {
+    const checked = checkPolicy(document, (id) => apiKinds.get(id));
+    if (!checked.ok) {
+      problems.push(`${source}: ${checked.message}`);
+      continue;
+    }
+    const id = checked.value.id ?? source.replace(/\.(json|ya?ml)$/i, "");
+    if (!/^[A-Za-z0-9._-]+$/.test(id)) {
+      problems.push(`${source}: policy id "${id}" may contain only letters, digits, ".", "_" and "-"`);
+      continue;
+    }
+    entries.push({ key: POLICY_PREFIX + id, value: JSON.stringify({ state: "active", ...checked.value, id }) });
+  }
+  if (problems.length > 0) throw new Error(`invalid policies:\n  ${problems.join("\n  ")}`);
+  if (entries.length > 0) entries.push({ key: POLICIES_VERSION_KEY, value: newStamp() });
+  return entries;
+}
+
+/** The API kinds that a list of seed entries defines. */
+export function seededKinds(entries: readonly SeedEntry[]): Map<string, ApiKind> {
+  const kinds = new Map<string, ApiKind>();
+  for (const { key } of entries) {
+    if (key.startsWith("mcp:")) kinds.set(key.slice(4), "mcp");
+    else if (key.startsWith("oas:")) kinds.set(key.slice(4), "oas");
+  }
+  return kinds;
 }

@@ -2,7 +2,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { validateDefinition } from "../../src/definitions/schema.ts";
-import { seedEntries } from "../../src/definitions/seed.ts";
+import { seedDirEntries } from "../../src/adapters/node/seed-dir.ts";
+import { policySeedEntries, seedEntries } from "../../src/definitions/seed.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { root } from "../helpers/processes.ts";
 
@@ -110,5 +111,18 @@ describe("seeding definitions/", () => {
     const d = base() as Record<string, any>;
     d["x-tyk-api-gateway"].info.id = "../etc";
     expect(() => seedEntries([["x.json", d]])).toThrow(/may contain only/);
+  });
+
+  test("definitions/ with its policies seeds whole: APIs, then policies, each followed by its stamp", async () => {
+    const keys = (await seedDirEntries(join(root, "definitions"))).map((e) => e.key);
+    expect(keys).toContain("mcp:everything-secure");
+    expect(keys).toContain("policy:analyst");
+    expect(keys.indexOf("meta:apis-version")).toBeLessThan(keys.indexOf("policy:analyst"));
+    expect(keys.at(-1)).toBe("meta:policies-version");
+  });
+
+  test("a seeded policy is held to the MCP policy rules", () => {
+    const policy = { id: "p", access_rights: { rest: { api_id: "rest", mcp_access_rights: { tools: {} } } } };
+    expect(() => policySeedEntries([["p.json", policy]], new Map([["rest", "oas" as const]]))).toThrow(/mcp_access_rights/);
   });
 });

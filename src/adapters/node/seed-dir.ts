@@ -1,23 +1,43 @@
 /**
- * Seeds a store from a folder of definition files (JSON or YAML), through `node:fs`. Used by the
- * Bun and Deno entries at start (`GATEWAY_SEED_DIR`); the Workers path seeds with
- * `scripts/seed.mjs` instead.
+ * Seeds a store from a folder of definition files (JSON or YAML) and its `policies/` sub-folder,
+ * through `node:fs`. Used by the Bun and Deno entries at start (`GATEWAY_SEED_DIR`); the Workers
+ * path seeds with `scripts/seed.mjs`, from the same functions.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { seedEntries } from "../../definitions/seed.ts";
+import { policySeedEntries, seededKinds, seedEntries, type SeedEntry } from "../../definitions/seed.ts";
 import type { KeyValueStore } from "../../stores/types.ts";
 
-export async function seedFromDir(store: KeyValueStore, dir: string): Promise<number> {
-  const files = (await readdir(dir)).filter((f) => /\.(json|ya?ml)$/i.test(f)).sort();
+async function readDocuments(dir: string): Promise<[string, unknown][]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => /\.(json|ya?ml)$/i.test(f)).sort();
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return [];
+    throw error;
+  }
   const documents: [string, unknown][] = [];
   for (const file of files) {
     const text = await readFile(join(dir, file), "utf8");
-    documents.push([file, /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)]);
+    try {
+      documents.push([file, /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)]);
+    } catch (error) {
+      throw new Error(`${file}: cannot be parsed: ${(error as Error).message}`);
+    }
   }
-  const entries = seedEntries(documents);
-  // Definitions first, the version stamp (the last entry) after them.
+  return documents;
+}
+
+/** The store entries for a seed folder: definitions (stamp last), then policies (stamp last). */
+export async function seedDirEntries(dir: string): Promise<SeedEntry[]> {
+  const apis = seedEntries(await readDocuments(dir));
+  const policies = policySeedEntries(await readDocuments(join(dir, "policies")), seededKinds(apis));
+  return [...apis, ...policies];
+}
+
+export async function seedFromDir(store: KeyValueStore, dir: string): Promise<number> {
+  const entries = await seedDirEntries(dir);
   for (const { key, value } of entries) await store.put(key, value);
-  return entries.length - 1;
+  return entries.filter((e) => e.key.startsWith("mcp:") || e.key.startsWith("oas:")).length;
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Where the gateway's time goes: the gateway built with one step of its request path removed or
+// changed (scripts/bench/variants.mjs), each measured like run.mjs measures the gateway (JSON-RPC
+// POST, concurrency 1 and 32, proxy CPU time per request), next to the bare passthrough.
+//
+//   node scripts/bench/investigate.mjs [--runtimes bun,workerd] [--rounds 2] [--seconds 3]
+//
+// Same CPU placement as run.mjs: the proxy under test alone on CPU 0, the upstream, wrk and this
+// script on CPU 1. Rounds interleave the variants (rotated order) so drift hits them all alike.
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { canPin, hasCommand, median, pinProcess, stopAllChildren, waitForQuiet } from "./lib.mjs";
+import { checkPost, measureLoadSteady, postLoad } from "./load.mjs";
+import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
+import { bundleBunEntry, patchPlugin, VARIANTS } from "./variants.mjs";
+
+const { values: flags } = parseArgs({
+  options: {
+    runtimes: { type: "string", default: "bun,workerd" },
+    rounds: { type: "string", default: "2" },
+    seconds: { type: "string", default: "3" },
+    only: { type: "string" },
+    loadgen: { type: "string" },
+  },
+});
+const runtimes = flags.runtimes.split(",").map((s) => s.trim());
+const rounds = Number(flags.rounds);
+const seconds = Math.max(1, Math.round(Number(flags.seconds)));
+const loadgen = flags.loadgen ?? (hasCommand("wrk") ? "wrk" : "node");
+const pin = canPin() && cpus().length >= 2;
+const PROXY_CPU = pin ? 0 : undefined;
+const SIDE_CPU = pin ? 1 : undefined;
+if (pin) pinProcess(process.pid, SIDE_CPU);
+const variants = flags.only ? VARIANTS.filter((v) => flags.only.split(",").includes(v.name)) : VARIANTS;
+const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "–");
+const log = (...a) => console.error(...a);
+
+const upstream = await startUpstream({ cpu: SIDE_CPU, sseEvents: 100, sseDelayMs: 1 });
+const dir = await mkdtemp(join(tmpdir(), "mcp-bench-variants-"));
+const targets = [{ key: "direct", url: `${upstream.origin}/mcp`, pid: upstream.pid, stop: async () => {} }];
+for (const runtime of runtimes) {
+  const bare = runtime === "bun" ? await startBunBare(upstream.origin, { cpu: PROXY_CPU }) : await startWorkerdBare(upstream.origin, { cpu: PROXY_CPU });
+  targets.push({ key: `${runtime}/bare passthrough`, runtime, ...bare });
+  for (const [i, variant] of variants.entries()) {
+    const started =
+      runtime === "bun"
+        ? await startBunGateway(upstream.origin, {
+            cpu: PROXY_CPU,
+            entry: await bundleBunEntry(join(dir, `bun-${i}.mjs`), variant.patches),
+            env: variant.env ?? {},
+          })
+        : await startWorkerdGateway(upstream.origin, {
+            cpu: PROXY_CPU,
+            plugins: [patchPlugin(variant.patches)],
+            bindings: variant.env ?? {},
+          });
+    targets.push({ key: `${runtime}/gateway: ${variant.name}`, runtime, variant, ...started });
+  }
+}
+for (const t of targets) await checkPost(t.url);
+log(`investigate: ${targets.length} targets, ${rounds} round(s) of ${seconds} s per load run, load generator ${loadgen}`);
+
+// Time allowed for repeating runs that other work on the machine disturbed.
+const budget = { remainingMs: 120_000 };
+const results = Object.fromEntries(targets.map((t) => [t.key, []]));
+for (let round = 0; round < rounds; round++) {
+  const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+  for (const t of order) {
+    const quiet = await waitForQuiet({ maxMs: 15_000 });
+    if (!quiet.quiet) log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
+    await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
+    const steady = { attempts: 3, maxForeign: 0.1, budget };
+    const c1 = await measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
+    const c32 = await measureLoadSteady(t, { connections: 32, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
+    results[t.key].push({ c1, c32, busy: !quiet.quiet });
+    log(
+      `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
+        `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,
+    );
+  }
+}
+for (const t of targets) await t.stop();
+await upstream.stop();
+await stopAllChildren();
+await rm(dir, { recursive: true, force: true });
+
+const direct = results.direct;
+const directP50 = median(direct.map((r) => r.c1.p50));
+const lines = [
+  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+];
+for (const runtime of runtimes) {
+  const asIs = median((results[`${runtime}/gateway: as is`] ?? []).map((r) => r.c32.rps));
+  for (const t of targets.filter((x) => x.runtime === runtime)) {
+    const r = results[t.key];
+    const p50 = median(r.map((x) => x.c1.p50));
+    const rps32 = median(r.map((x) => x.c32.rps));
+    lines.push(
+      `| ${runtime} | ${t.key.slice(runtime.length + 1)} | ${fmt(p50, 3)} | ${fmt(p50 - directP50, 3)} | ${fmt(median(r.map((x) => x.c1.rps)), 0)} | ` +
+        `${fmt(rps32, 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ${fmt(rps32 / asIs)} |`,
+    );
+  }
+}
+console.log(`\ndirect p50 c=1: ${fmt(directP50, 3)} ms\n\n${lines.join("\n")}\n`);
+for (const v of variants) console.log(`- ${v.name}: ${v.note}`);
+process.exit(0);

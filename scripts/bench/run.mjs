@@ -1,0 +1,424 @@
+#!/usr/bin/env node
+// Gateway overhead benchmark: the same local upstream reached (1) directly, (2) through a bare Hono
+// passthrough and (3) through the gateway, on Bun and on workerd (Miniflare's API, not wrangler dev).
+//
+//   node scripts/bench/run.mjs              # full run (~3 min), writes scripts/bench/RESULTS.md
+//   node scripts/bench/run.mjs --quick      # smoke run (~30 s), writes nothing unless --write
+//
+// Options:
+//   --rounds N        rounds; every round measures every target once, in a rotated order (default 3)
+//   --seconds S       length of each load run (default 4; whole seconds)
+//   --warmup S        warm-up load before each target's runs, not measured (default 1; whole seconds)
+//   --sse-runs N      SSE streams timed per target and round (default 15, plus 2 warm-up streams)
+//   --runtimes LIST   bun,workerd (default both)
+//   --loadgen KIND    wrk (default when installed) or node
+//   --no-pin          do not pin processes to CPUs (see "CPU placement" below)
+//   --extra           also measure the Bun gateway with its file store (as `npm run start:bun` runs it)
+//   --write/--no-write  write RESULTS.md (default: write on full runs only)
+//
+// CPU placement (2+ CPUs, taskset available): the proxy under test (Bun, or the workerd process)
+// runs alone on CPU 0; the upstream, the load generator and this script share CPU 1. So the proxy
+// is what saturates at concurrency 32, and its throughput is not diluted by the CPU the upstream and
+// the load generator need. Each row also reports the proxy's CPU time per request (from /proc),
+// which does not depend on the placement.
+//
+// Load: wrk, one thread, closed loop (each connection sends its next request when the previous
+// answer arrived), bounded by --seconds; the Node fallback is bounded by time and request count.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpus, totalmem, release } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  bin,
+  canPin,
+  cpuMs,
+  hasCommand,
+  loadAverage,
+  median,
+  pinProcess,
+  root,
+  spread,
+  stopAllChildren,
+  waitForQuiet,
+} from "./lib.mjs";
+import { checkPost, closeProbes, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
+import {
+  startBunBare,
+  startBunGateway,
+  startUpstream,
+  startWorkerdBare,
+  startWorkerdGateway,
+} from "./targets.mjs";
+
+const argv = process.argv.slice(2);
+const { values: flags } = parseArgs({
+  args: argv,
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    warmup: { type: "string" },
+    "sse-runs": { type: "string" },
+    runtimes: { type: "string", default: "bun,workerd" },
+    loadgen: { type: "string" },
+    pin: { type: "boolean", default: true },
+    "no-pin": { type: "boolean", default: false },
+    extra: { type: "boolean", default: false },
+    write: { type: "boolean" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const quick = flags.quick;
+const config = {
+  rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
+  // Whole seconds: wrk takes no fractions.
+  seconds: Math.max(1, Math.round(Number(flags.seconds ?? (quick ? 1 : 4)))),
+  warmup: Math.max(1, Math.round(Number(flags.warmup ?? 1))),
+  sseRuns: Number(flags["sse-runs"] ?? (quick ? 5 : 15)),
+  sseWarmup: 2,
+  sseEvents: 100,
+  sseDelayMs: 1,
+  concurrency: [1, 32],
+  runtimes: flags.runtimes.split(",").map((s) => s.trim()).filter(Boolean),
+  loadgen: flags.loadgen ?? (hasCommand("wrk") ? "wrk" : "node"),
+  pin: flags.pin && !flags["no-pin"] && canPin() && cpus().length >= 2,
+  extra: flags.extra,
+  write: flags["no-write"] ? false : (flags.write ?? !quick),
+};
+for (const r of config.runtimes) if (!["bun", "workerd"].includes(r)) throw new Error(`unknown runtime ${r}`);
+if (!["wrk", "node"].includes(config.loadgen)) throw new Error(`unknown load generator ${config.loadgen}`);
+if (config.loadgen === "wrk" && !hasCommand("wrk")) throw new Error("wrk is not installed (apt-get install -y wrk), or use --loadgen node");
+
+const PROXY_CPU = config.pin ? 0 : undefined;
+const SIDE_CPU = config.pin ? 1 : undefined;
+if (config.pin) pinProcess(process.pid, SIDE_CPU);
+
+const log = (...args) => console.error(...args);
+const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one target
+
+/** The upstream's pid, for its CPU time. */
+let upstreamPid;
+
+// A run during which other work (another test run on a shared machine) took more than 10% of a
+// CPU is repeated, up to twice more; the cleanest attempt is kept.
+const measureLoad = (target, connections, seconds) =>
+  measureLoadSteady(
+    target,
+    { connections, seconds, loadgen: config.loadgen, cpu: SIDE_CPU, upstreamPid },
+    { attempts: quick ? 1 : 3, maxForeign: 0.1, budget },
+  );
+
+/** Time the run may spend waiting for a quiet machine and repeating disturbed runs, in total. */
+const budget = { remainingMs: quick ? 5_000 : 75_000 };
+
+const busyWarnings = [];
+
+async function measureTarget(target) {
+  const t0 = Date.now();
+  const quiet = await waitForQuiet({ maxMs: Math.max(0, Math.min(10_000, budget.remainingMs)) });
+  budget.remainingMs -= Date.now() - t0;
+  if (!quiet.quiet) {
+    busyWarnings.push(`${target.key}: a CPU was ${fmt(quiet.busiest * 100, 0)}% busy with other work when its runs started`);
+    log(`warning: the machine is busy (${fmt(quiet.busiest * 100, 0)}% on one CPU) with other work; measuring ${target.key} anyway`);
+  }
+  await postLoad(target.url, { loadgen: config.loadgen, connections: 32, seconds: config.warmup, cpu: SIDE_CPU });
+  const result = { load: {}, sse: [] };
+  for (const c of config.concurrency) result.load[c] = await measureLoad(target, c, config.seconds);
+  for (let i = 0; i < config.sseWarmup; i++) await sseProbe(target.url);
+  for (let i = 0; i < config.sseRuns; i++) result.sse.push(await sseProbe(target.url));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run
+
+const started = Date.now();
+const loadBefore = loadAverage();
+log(
+  `bench: ${config.rounds} round(s), ${config.seconds}s per load run, ${config.sseRuns} SSE streams per target and round, ` +
+    `load generator ${config.loadgen}, ${config.pin ? "proxy pinned to CPU 0, upstream + load generator on CPU 1" : "no CPU pinning"}; ` +
+    `load average ${loadBefore.join(" ")}`,
+);
+
+const upstream = await startUpstream({ cpu: SIDE_CPU, sseEvents: config.sseEvents, sseDelayMs: config.sseDelayMs });
+upstreamPid = upstream.pid;
+
+/** Targets: { key, runtime, path, label, url, pid, stop } */
+const targets = [{ key: "direct", runtime: "-", path: "direct", url: `${upstream.origin}/mcp`, pid: upstream.pid, stop: async () => {} }];
+const opts = { cpu: PROXY_CPU };
+if (config.runtimes.includes("bun")) {
+  targets.push({ key: "bun/bare", runtime: "bun", path: "bare passthrough", ...(await startBunBare(upstream.origin, opts)) });
+  targets.push({ key: "bun/gateway", runtime: "bun", path: "gateway", ...(await startBunGateway(upstream.origin, opts)) });
+  if (config.extra) {
+    targets.push({
+      key: "bun/gateway-file",
+      runtime: "bun",
+      path: "gateway (file store)",
+      ...(await startBunGateway(upstream.origin, { ...opts, store: "file" })),
+    });
+  }
+}
+if (config.runtimes.includes("workerd")) {
+  targets.push({ key: "workerd/bare", runtime: "workerd", path: "bare passthrough", ...(await startWorkerdBare(upstream.origin, opts)) });
+  targets.push({ key: "workerd/gateway", runtime: "workerd", path: "gateway", ...(await startWorkerdGateway(upstream.origin, opts)) });
+}
+for (const t of targets) {
+  if (!Number.isFinite(cpuMs(t.pid))) log(`warning: no pid for ${t.key}: its CPU time is not reported`);
+  await checkPost(t.url);
+}
+
+const rounds = [];
+for (let round = 0; round < config.rounds; round++) {
+  const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+  const results = {};
+  for (const t of order) {
+    const t0 = Date.now();
+    results[t.key] = await measureTarget(t);
+    const l = results[t.key].load;
+    log(
+      `round ${round + 1}/${config.rounds} ${t.key.padEnd(18)} ` +
+        `c1 ${fmt(l[1].rps, 0)} rps p50 ${fmt(l[1].p50, 3)} ms | c32 ${fmt(l[32].rps, 0)} rps, ` +
+        `${fmt(l[32].cpuUsPerReq, 0)} µs CPU/req, CPU0 ${fmt(l[32].cores["0"] * 100, 0)}% CPU1 ${fmt(l[32].cores["1"] * 100, 0)}% ` +
+        `other ${fmt(Math.max(l[1].foreign, l[32].foreign) * 100, 0)}% | ` +
+        `TTFE ${fmt(median(results[t.key].sse.map((s) => s.firstEvent)))} ms (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  }
+  rounds.push(results);
+}
+const loadAfter = loadAverage();
+closeProbes();
+for (const t of targets) await t.stop();
+await upstream.stop();
+await stopAllChildren();
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+function summarise(key) {
+  const per = rounds.map((r) => r[key]);
+  const load = {};
+  for (const c of config.concurrency) {
+    const runs = per.map((p) => p.load[c]);
+    load[c] = {
+      rps: median(runs.map((x) => x.rps)),
+      rpsSpread: spread(runs.map((x) => x.rps)),
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+      cpuUsPerReq: median(runs.map((x) => x.cpuUsPerReq)),
+      errors: runs.reduce((a, x) => a + x.errors, 0),
+      requests: runs.reduce((a, x) => a + x.requests, 0),
+      cpu0: median(runs.map((x) => x.cores["0"])),
+      cpu1: median(runs.map((x) => x.cores["1"])),
+      foreign: Math.max(...runs.map((x) => x.foreign)),
+      retries: runs.reduce((a, x) => a + x.attempts - 1, 0),
+    };
+  }
+  const sse = per.flatMap((p) => p.sse);
+  return {
+    load,
+    ttfe: median(sse.map((s) => s.firstEvent)),
+    stream: median(sse.map((s) => s.total)),
+    sseRuns: sse.length,
+    sseEvents: median(sse.map((s) => s.events)),
+  };
+}
+
+const summary = Object.fromEntries(targets.map((t) => [t.key, summarise(t.key)]));
+const direct = summary.direct;
+
+const lines = [];
+lines.push(
+  "| runtime | path | req/s c=1 | req/s c=32 | p50 c=1 (ms) | p99 c=1 (ms) | p50 c=32 (ms) | p99 c=32 (ms) | proxy CPU/req c=32 (µs) | SSE first event (ms) | SSE whole stream (ms) |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+);
+const row = (runtime, path, s, isDirect) => {
+  const l1 = s.load[1];
+  const l32 = s.load[32];
+  const errs = l1.errors + l32.errors;
+  lines.push(
+    `| ${runtime} | ${path}${errs ? ` (**${errs} errors**)` : ""} | ${fmt(l1.rps, 0)} | ${fmt(l32.rps, 0)} | ${fmt(l1.p50, 3)} | ${fmt(l1.p99, 3)} | ` +
+      `${fmt(l32.p50, 3)} | ${fmt(l32.p99, 3)} | ${isDirect ? "–" : fmt(l32.cpuUsPerReq, 0)} | ${fmt(s.ttfe)} | ${fmt(s.stream, 1)} |`,
+  );
+};
+for (const runtime of config.runtimes) {
+  row(runtime, "direct", direct, true);
+  for (const t of targets.filter((x) => x.runtime === runtime)) row(runtime, t.path, summary[t.key], false);
+}
+
+const checks = [];
+const sideBound = [];
+const ratioLines = [
+  "| runtime | gateway/bare req/s c=1 | gateway/bare req/s c=32 | bare/gateway proxy CPU per request c=32 | added p50 c=1: bare / gateway (ms) | gateway added / bare added | gateway TTFE − direct TTFE (ms) |",
+  "|---|--:|--:|--:|--:|--:|--:|",
+];
+for (const runtime of config.runtimes) {
+  const bare = summary[`${runtime}/bare`];
+  const gw = summary[`${runtime}/gateway`];
+  if (!bare || !gw) continue;
+  const t1 = gw.load[1].rps / bare.load[1].rps;
+  const t32 = gw.load[32].rps / bare.load[32].rps;
+  const bareAdded = bare.load[1].p50 - direct.load[1].p50;
+  const gwAdded = gw.load[1].p50 - direct.load[1].p50;
+  const addedRatio = gwAdded / bareAdded;
+  const ttfeDelta = gw.ttfe - direct.ttfe;
+  const cpuRatio = bare.load[32].cpuUsPerReq / gw.load[32].cpuUsPerReq;
+  ratioLines.push(
+    `| ${runtime} | ${fmt(t1)} | ${fmt(t32)} | ${fmt(cpuRatio)} | ${fmt(bareAdded, 3)} / ${fmt(gwAdded, 3)} | ${fmt(addedRatio)} | ${fmt(ttfeDelta)} |`,
+  );
+  if (bare.load[32].cpu1 > 0.85) {
+    sideBound.push(
+      `${runtime}: at c=32 the bare passthrough kept CPU 1 (upstream + wrk) ${fmt(bare.load[32].cpu1 * 100, 0)}% busy, so its req/s is partly ` +
+        `bounded by the upstream side, not by the proxy; its capacity is higher and the true gateway/bare ratio lower than measured, closer to ` +
+        `the CPU-per-request ratio (${fmt(cpuRatio)})`,
+    );
+  }
+  checks.push(
+    { runtime, target: "throughput ≥ 0.85× bare passthrough (c=1)", value: fmt(t1), pass: t1 >= 0.85 },
+    { runtime, target: "throughput ≥ 0.85× bare passthrough (c=32)", value: fmt(t32), pass: t32 >= 0.85 },
+    { runtime, target: "added p50 latency ≤ 1.3× bare passthrough's (c=1)", value: fmt(addedRatio), pass: addedRatio <= 1.3 },
+    { runtime, target: "time to first SSE event ≤ direct + 2 ms", value: `+${fmt(ttfeDelta)} ms`, pass: ttfeDelta <= 2 },
+  );
+}
+const checkLines = ["| runtime | target | measured | result |", "|---|---|--:|---|"];
+for (const c of checks) checkLines.push(`| ${c.runtime} | ${c.target} | ${c.value} | ${c.pass ? "PASS" : "**FAIL**"} |`);
+
+const noisy = Object.entries(summary)
+  .filter(([, s]) => config.rounds > 1 && (s.load[32].rpsSpread > 0.1 || s.load[1].rpsSpread > 0.1))
+  .map(([k, s]) => `${k} (c=1 ±${fmt(s.load[1].rpsSpread * 50, 0)}%, c=32 ±${fmt(s.load[32].rpsSpread * 50, 0)}%)`);
+const notes = [];
+notes.push(
+  `Load average ${loadBefore.join(" ")} before, ${loadAfter.join(" ")} after. ` +
+    `CPU 0 busy during the gateway runs at c=32: ${config.runtimes.map((r) => `${r} ${fmt((summary[`${r}/gateway`]?.load[32].cpu0 ?? NaN) * 100, 0)}%`).join(", ")}; ` +
+    `CPU 1 (upstream + load generator): ${config.runtimes.map((r) => `${r} ${fmt((summary[`${r}/gateway`]?.load[32].cpu1 ?? NaN) * 100, 0)}%`).join(", ")}.`,
+);
+for (const n of sideBound) notes.push(`${n}.`);
+const foreignRuns = Object.entries(summary)
+  .map(([k, s]) => [k, Math.max(s.load[1].foreign, s.load[32].foreign), s.load[1].retries + s.load[32].retries])
+  .filter(([, f, r]) => f > 0.1 || r > 0);
+if (foreignRuns.length) {
+  notes.push(
+    `Other work on the machine during load runs (share of one CPU, worst kept run; runs above 10% were repeated up to twice): ` +
+      foreignRuns.map(([k, f, r]) => `${k} ${fmt(f * 100, 0)}%${r ? ` (${r} repeated)` : ""}`).join(", ") + ".",
+  );
+}
+if (budget.remainingMs <= 0) notes.push("The time allowed for waiting on a quiet machine and repeating disturbed runs ran out: later runs were kept as measured.");
+if (busyWarnings.length) notes.push(`Other work was running: ${busyWarnings.join("; ")}.`);
+if (noisy.length) notes.push(`Noisy: rounds disagree by more than ±5% in req/s for ${noisy.join(", ")}; consider a rerun on a quiet machine.`);
+const elapsed = (Date.now() - started) / 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function version(command, args) {
+  try {
+    return execFileSync(command, args, { env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` } })
+      .toString()
+      .trim()
+      .split("\n")[0];
+  } catch {
+    return "?";
+  }
+}
+const pkgVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+};
+const machine = {
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? "?",
+  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+  kernel: release(),
+  node: process.version,
+  bun: version(bin("bun"), ["--version"]),
+  workerd: version(bin("workerd"), ["--version"]),
+  miniflare: pkgVersion("miniflare"),
+  hono: pkgVersion("hono"),
+  loadgen: config.loadgen === "wrk" ? version("wrk", ["-v"]).replace(/\s*Copyright.*$/, "") : "node:http client",
+};
+const gitState = (() => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: root }).toString().trim();
+    return dirty ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)` : head;
+  } catch {
+    return "?";
+  }
+})();
+const command = `node scripts/bench/run.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`;
+
+const report = [
+  "### Results",
+  "",
+  ...lines,
+  "",
+  "### Gateway against the bare passthrough",
+  "",
+  ...ratioLines,
+  "",
+  ...checkLines,
+  "",
+  ...notes.map((n) => `- ${n}`),
+].join("\n");
+
+console.log(`\n${report}\n`);
+console.log(`(${elapsed.toFixed(0)} s)`);
+
+if (config.write) {
+  const file = join(root, "scripts/bench/RESULTS.md");
+  const marker = "<!-- bench:notes (kept across runs) -->";
+  const kept = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const keptNotes = kept.includes(marker) ? kept.slice(kept.indexOf(marker)) : `${marker}\n`;
+  const raw = Object.fromEntries(
+    targets.map((t) => [
+      t.key,
+      rounds.map((r) => ({
+        c1: pick(r[t.key].load[1]),
+        c32: pick(r[t.key].load[32]),
+        ttfe: fmt(median(r[t.key].sse.map((s) => s.firstEvent))),
+        stream: fmt(median(r[t.key].sse.map((s) => s.total)), 1),
+      })),
+    ]),
+  );
+  function pick(l) {
+    return { rps: Math.round(l.rps), p50: fmt(l.p50, 3), p99: fmt(l.p99, 3), cpuUs: fmt(l.cpuUsPerReq, 0), errors: l.errors };
+  }
+  const md = [
+    "# Gateway benchmark",
+    "",
+    "Written by `node scripts/bench/run.mjs` (see the comment at the top of run.mjs for what it does).",
+    "",
+    `- Date: ${new Date().toISOString()}`,
+    `- Command: \`${command}\` (${elapsed.toFixed(0)} s)`,
+    `- Code measured: ${gitState}`,
+    `- Machine: ${machine.nproc} CPUs (nproc), ${machine.cpu}, ${machine.memory}, Linux ${machine.kernel}`,
+    `- Versions: node ${machine.node}, bun ${machine.bun}, workerd ${machine.workerd.replace(/^workerd\s*/, "")} (miniflare ${machine.miniflare}), hono ${machine.hono}, load generator ${machine.loadgen}`,
+    `- Settings: ${config.rounds} round(s) of ${config.seconds} s per load run (+${config.warmup} s warm-up), ` +
+      `${config.sseRuns} SSE streams per target and round (${config.sseEvents} events, ${config.sseDelayMs} ms apart); ` +
+      `${config.pin ? "proxy under test pinned to CPU 0, upstream + load generator + this script on CPU 1" : "no CPU pinning"}. ` +
+      "Numbers are medians over rounds (SSE: over all streams). The direct row is the same measurement for every runtime.",
+    "",
+    report,
+    "",
+    "<details><summary>Per-round numbers</summary>",
+    "",
+    "```json",
+    JSON.stringify(raw, null, 1),
+    "```",
+    "",
+    "</details>",
+    "",
+    keptNotes.trimEnd(),
+    "",
+  ].join("\n");
+  writeFileSync(file, md);
+  log(`wrote ${file}`);
+}
+process.exit(0);
