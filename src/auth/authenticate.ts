@@ -103,7 +103,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
         });
       }
     }
-    if (auth.schemes.length === 0) {
+    if (auth.schemes.length === 0 && !route.definition["x-tyk-api-gateway"].server.authentication?.enabled) {
       c.set("session", undefined);
       c.set("visibility", rules);
       return next();

@@ -98,6 +98,9 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
         proto: url.protocol.replace(":", ""),
       },
       dropped(c.var.credentialHeaders, match.dropHeader),
+      // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the
+      // credential headers above); an MCP upstream never sees them.
+      route.kind === "oas",
     );
     if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
 

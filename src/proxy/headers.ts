@@ -3,7 +3,8 @@
  *
  * Dropped both ways: hop-by-hop headers (RFC 9110 §7.6.1) and any header the `Connection` header
  * names. Dropped towards the upstream: the client's `Authorization` and `Cookie` (MCP forbids token
- * passthrough: the upstream must never see the client's credentials), `Host` (set from the upstream
+ * passthrough: an MCP upstream never sees the client's credentials; a plain OAS API keeps them unless
+ * the gateway itself consumed them), `Host` (set from the upstream
  * URL, so an upstream's own Host validation keeps working), `Content-Length` (recomputed), and
  * `Accept-Encoding` (the gateway asks for identity, so every runtime can stream the body through
  * unchanged). `Mcp-Session-Id`, `MCP-Protocol-Version`, `Last-Event-ID`, `Accept`, `Content-Type`
@@ -23,7 +24,9 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Never sent upstream, whatever the definition says. */
-const CLIENT_ONLY = new Set(["authorization", "cookie", "host", "content-length", "accept-encoding"]);
+const CLIENT_ONLY = new Set(["host", "content-length", "accept-encoding"]);
+/** The client's credentials: never sent to an MCP upstream (MCP forbids token passthrough). */
+const CLIENT_CREDENTIALS = new Set(["authorization", "cookie"]);
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = new Set<string>();
@@ -45,16 +48,19 @@ export interface ForwardedInfo {
  *
  * @param extraDrop further header names (lower case) never to forward, such as the auth header a
  *   definition reads credentials from
+ * @param keepClientCredentials pass `Authorization` and `Cookie` (plain OAS APIs only; never MCP)
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
   forwarded: ForwardedInfo,
   extraDrop: ReadonlySet<string> = new Set(),
+  keepClientCredentials = false,
 ): Headers {
   const listed = connectionListed(incoming);
   const out = new Headers();
   incoming.forEach((value, name) => {
     if (HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || listed.has(name) || extraDrop.has(name)) return;
+    if (!keepClientCredentials && CLIENT_CREDENTIALS.has(name)) return;
     if (name.startsWith("cf-") || name.startsWith("x-forwarded-")) return;
     out.set(name, value);
   });

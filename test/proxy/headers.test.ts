@@ -93,3 +93,16 @@ describe("headers back to the client", () => {
     expect(out.has("content-length")).toBe(false);
   });
 });
+
+describe("plain OAS APIs", () => {
+  test("keep the client's own Authorization and Cookie when asked (never for MCP)", () => {
+    const incoming = new Headers({ authorization: "Basic abc", cookie: "a=b", "x-api-key": "k" });
+    const info = { clientAddress: undefined, host: null, proto: "http" };
+    const kept = upstreamRequestHeaders(incoming, info, new Set(["x-api-key"]), true);
+    expect(kept.get("authorization")).toBe("Basic abc");
+    expect(kept.get("cookie")).toBe("a=b");
+    expect(kept.has("x-api-key")).toBe(false);
+    const mcp = upstreamRequestHeaders(incoming, info);
+    expect(mcp.has("authorization")).toBe(false);
+  });
+});
