@@ -7,7 +7,7 @@
  * stored APIs (`src/policy/model.ts`).
  */
 import { DefinitionRepository, type ApiKind } from "../definitions/repository.ts";
-import { checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
+import { appliedPolicies, checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
 import { hashKey, isKeyHash, KeyRepository, newKey, PolicyRepository } from "../policy/store.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import type { Mutex } from "./mutex.ts";
@@ -115,7 +115,7 @@ export class ConsumerService {
     const checked = checkKeySession(body, await this.#kinds());
     if (!checked.ok) return fail("invalid", checked.message);
     const session = checked.value;
-    for (const id of session.apply_policies ?? []) {
+    for (const id of appliedPolicies(session)) {
       if (!(await this.#policies.get(id))) return fail("invalid", `Invalid key: policy "${id}" does not exist`);
     }
     return { ok: true, value: session };
@@ -126,6 +126,10 @@ export class ConsumerService {
     return this.#mutex.run(async () => {
       if (customKey !== undefined && !CUSTOM_KEY.test(customKey)) {
         return fail("invalid", "A custom key must be 8-256 visible ASCII characters without spaces");
+      }
+      if (customKey !== undefined && /^[0-9a-fA-F]{64}$/.test(customKey)) {
+        // It could not be told apart from a key hash in the management paths.
+        return fail("invalid", "A custom key may not be 64 hexadecimal digits (the form of a key hash)");
       }
       const checked = await this.#checkSession(body);
       if (!checked.ok) return checked;
@@ -181,7 +185,7 @@ export class ConsumerService {
   async #withPolicyExpiry(session: KeySession): Promise<KeySession> {
     if (session.expires !== undefined && session.expires !== 0) return session;
     let shortest: number | undefined;
-    for (const id of session.apply_policies ?? []) {
+    for (const id of appliedPolicies(session)) {
       const seconds = (await this.#policies.get(id))?.key_expires_in;
       if (seconds !== undefined && seconds > 0) shortest = Math.min(shortest ?? seconds, seconds);
     }

@@ -96,6 +96,7 @@ function headerOf(declared: OasScheme): string | undefined {
 export function credentialFrom(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
+  if (/^bearer$/i.test(trimmed)) return undefined;
   const match = /^bearer\s+(.+)$/i.exec(trimmed);
   const credential = (match ? match[1]! : trimmed).trim();
   return credential === "" ? undefined : credential;

@@ -35,6 +35,7 @@ export function compilePattern(pattern: string): RE2JS {
   if (typeof pattern !== "string") throw new PatternError(String(pattern), "must be a string");
   if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(pattern, `longer than ${MAX_PATTERN_LENGTH} characters`);
   try {
+    RE2JS.compile(pattern); // on its own first: "a)|(.*" must not escape the anchors below
     return RE2JS.compile(`^(?:${pattern})$`);
   } catch (error) {
     const reason = error instanceof Error ? error.message : "not a valid regular expression";
@@ -95,30 +96,32 @@ export function consumerVisibility(grants: readonly CompiledAccess[]): Visibilit
   };
 }
 
-type PrimitiveRules = { blocked: Set<string>; allowed: Set<string> | undefined; ignoreCase: boolean };
+/** Names matched exactly, and names matched without regard to case (`ignoreCase` on that entry). */
+interface NameSet {
+  exact: Set<string>;
+  folded: Set<string>;
+}
+type PrimitiveRules = { blocked: NameSet; allowed: NameSet | undefined };
+
+const newNameSet = (): NameSet => ({ exact: new Set(), folded: new Set() });
+const addName = (set: NameSet, name: string, ignoreCase: boolean | undefined) =>
+  ignoreCase ? set.folded.add(name.toLowerCase()) : set.exact.add(name);
+const hasName = (set: NameSet, name: string) => set.exact.has(name) || set.folded.has(name.toLowerCase());
 
 /** The definition's own allow/block middleware for one primitive type, compiled. */
 function primitiveRules(entries: ReadonlyMap<string, Operation>): PrimitiveRules {
-  const blocked = new Set<string>();
-  let allowed: Set<string> | undefined;
-  let ignoreCase = false;
+  const blocked = newNameSet();
+  let allowed: NameSet | undefined;
   for (const [name, op] of entries) {
-    if (op.block?.enabled) {
-      blocked.add(op.block.ignoreCase ? name.toLowerCase() : name);
-      ignoreCase ||= op.block.ignoreCase === true;
-    }
-    if (op.allow?.enabled) {
-      (allowed ??= new Set()).add(op.allow.ignoreCase ? name.toLowerCase() : name);
-      ignoreCase ||= op.allow.ignoreCase === true;
-    }
+    if (op.block?.enabled) addName(blocked, name, op.block.ignoreCase);
+    if (op.allow?.enabled) addName((allowed ??= newNameSet()), name, op.allow.ignoreCase);
   }
-  return { blocked, allowed, ignoreCase };
+  return { blocked, allowed };
 }
 
 function rulePermits(rules: PrimitiveRules, name: string): boolean {
-  const has = (set: Set<string>) => set.has(name) || (rules.ignoreCase && set.has(name.toLowerCase()));
-  if (has(rules.blocked)) return false;
-  return rules.allowed === undefined || has(rules.allowed);
+  if (hasName(rules.blocked, name)) return false;
+  return rules.allowed === undefined || hasName(rules.allowed, name);
 }
 
 /** The definition's allow/block middleware, for every consumer. */
@@ -128,7 +131,7 @@ export function definitionVisibility(primitives: Record<PrimitiveType, ReadonlyM
     resource: primitiveRules(primitives.resource),
     prompt: primitiveRules(primitives.prompt),
   };
-  const open = Object.values(rules).every((r) => r.blocked.size === 0 && r.allowed === undefined);
+  const open = Object.values(rules).every((r) => r.blocked.exact.size + r.blocked.folded.size === 0 && r.allowed === undefined);
   if (open) return OPEN_VISIBILITY;
   return { canCall: () => true, canSee: (type, name) => rulePermits(rules[type], name) };
 }

@@ -118,7 +118,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     const method = request.method;
     let body: BodyInit | null = null;
     if (c.var.body !== undefined) body = c.var.body;
-    else if (method !== "GET" && method !== "HEAD") body = request.body;
+    else if (route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
 
     let response: Response;
     try {

@@ -57,15 +57,20 @@ async function clientCredentialsToken(
   const pending = (async (): Promise<CachedToken> => {
     const body = new URLSearchParams({ grant_type: "client_credentials" });
     if (config.scopes?.length) body.set("scope", config.scopes.join(" "));
-    const response = await fetchFn(config.tokenUrl, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-        authorization: `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`,
-      },
-      body,
-    });
+    let response: Response;
+    try {
+      response = await fetchFn(config.tokenUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+          authorization: `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`,
+        },
+        body,
+      });
+    } catch (cause) {
+      throw new GatewayError(ErrorCode.UpstreamError, 502, "The upstream's credential could not be obtained", { cause });
+    }
     const json = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
     if (!response.ok || typeof json.access_token !== "string") {
       throw new GatewayError(ErrorCode.UpstreamError, 502, "The upstream's credential could not be obtained", {
