@@ -1,6 +1,7 @@
 /**
- * The typed request context shared by the steps of the request path (Hono `c.var`).
- * Each step sets what it owns; later steps read it.
+ * The typed request context shared by the steps of the request path (Hono `c.set` / `c.get`).
+ * Each step sets what it owns; later steps read it. Read with `c.get(name)`, not `c.var.name`:
+ * Hono builds a fresh object for every `c.var` access, which shows on the request path.
  */
 import type { Context } from "hono";
 import type { McpMessage } from "./mcp/jsonrpc.ts";

@@ -53,7 +53,7 @@ function challenge(c: GatewayContext, auth: AuthConfig, extra: { error?: string;
   if (auth.prm) {
     const scope = extra.scope ?? (auth.prm.scopesSupported?.length ? auth.prm.scopesSupported.join(" ") : undefined);
     return bearerChallenge({
-      resourceMetadataUrl: prmUrlFor(new URL(c.req.url).origin, c.var.route.route),
+      resourceMetadataUrl: prmUrlFor(new URL(c.req.url).origin, c.get("route").route),
       ...(scope ? { scope } : {}),
       ...(extra.error ? { error: extra.error } : {}),
     });
@@ -83,7 +83,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
   }
 
   return async function authenticateRequest(c, next) {
-    const { route } = c.var.route;
+    const { route } = c.get("route");
     const rules = definitionVisibility(route.primitives);
     const auth = route.auth;
     if (!auth) {
@@ -194,8 +194,8 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
 
 /** The `WWW-Authenticate` value for a 403 on a primitive, for OAuth callers (RFC 6750 §3.1). */
 export function insufficientScope(c: GatewayContext, scope: string | undefined): string | undefined {
-  const auth = c.var.route.route.auth;
-  if (!auth?.prm || c.var.session?.kind !== "oauth") return undefined;
+  const auth = c.get("route").route.auth;
+  if (!auth?.prm || c.get("session")?.kind !== "oauth") return undefined;
   return challenge(c, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
 }
 

@@ -49,7 +49,7 @@ export function checkOrigin(): MiddlewareHandler<GatewayEnv> {
     const origin = c.req.header("origin");
     if (origin !== undefined) {
       const host = c.req.header("host") ?? new URL(c.req.url).host;
-      if (!originAllowed(origin, host, c.var.route.route.origins)) {
+      if (!originAllowed(origin, host, c.get("route").route.origins)) {
         throw new GatewayError(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server");
       }
     }

@@ -34,7 +34,7 @@ function isJsonContentType(value: string | null): boolean {
 
 export function readMessage(): MiddlewareHandler<GatewayEnv> {
   return async function readJsonRpcMessage(c, next) {
-    if (c.req.method !== "POST" || c.var.route.route.kind !== "mcp") {
+    if (c.req.method !== "POST" || c.get("route").route.kind !== "mcp") {
       c.set("mcp", undefined);
       c.set("body", undefined);
       return next();
@@ -55,7 +55,7 @@ export function readMessage(): MiddlewareHandler<GatewayEnv> {
         "Not Acceptable: an MCP POST must accept both application/json and text/event-stream",
       );
     }
-    const bytes = await readBody(c.req.raw, c.var.route.route.maxBodyBytes);
+    const bytes = await readBody(c.req.raw, c.get("route").route.maxBodyBytes);
     const message = parseMessage(decodeUtf8(bytes));
     c.set("mcp", message);
     c.set("body", bytes);

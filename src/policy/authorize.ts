@@ -16,16 +16,16 @@ const TYPE_NAME = { tool: "tool", resource: "resource", prompt: "prompt" } as co
 
 export function authorize(): MiddlewareHandler<GatewayEnv> {
   return async function authorizeMessage(c, next) {
-    const mcp = c.var.mcp;
+    const mcp = c.get("mcp");
     if (mcp && mcp.kind !== "response") {
-      const visibility = c.var.visibility;
+      const visibility = c.get("visibility");
       let denied: string | undefined;
       if (!visibility.canCall(mcp.method)) denied = `Access denied: method "${mcp.method}" is not allowed`;
       else if (mcp.primitiveType !== "" && !visibility.canSee(mcp.primitiveType, mcp.primitiveName)) {
         denied = `Access denied: ${TYPE_NAME[mcp.primitiveType]} "${mcp.primitiveName}" is not allowed`;
       }
       if (denied) {
-        const scopes = c.var.route.route.auth?.prm?.scopesSupported;
+        const scopes = c.get("route").route.auth?.prm?.scopesSupported;
         const header = insufficientScope(c, scopes?.length ? scopes.join(" ") : undefined);
         throw new GatewayError(ErrorCode.AccessDenied, 403, denied, header ? { headers: { "WWW-Authenticate": header } } : {});
       }

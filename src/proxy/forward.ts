@@ -84,10 +84,10 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
   const secrets: SecretSource = options.secrets ?? (() => undefined);
 
   return async function forwardToUpstream(c) {
-    const match = c.var.route;
+    const match = c.get("route");
     const { route } = match;
     const request = c.req.raw;
-    const mcp = c.var.mcp;
+    const mcp = c.get("mcp");
     const url = new URL(request.url);
     const target = upstreamUrl(match, url.search);
     const headers = upstreamRequestHeaders(
@@ -97,7 +97,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
         host: request.headers.get("host") ?? url.host,
         proto: url.protocol.replace(":", ""),
       },
-      dropped(c.var.credentialHeaders, match.dropHeader),
+      dropped(c.get("credentialHeaders"), match.dropHeader),
       // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the
       // credential headers above); an MCP upstream never sees them.
       route.kind === "oas",
@@ -116,9 +116,10 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     else request.signal.addEventListener("abort", onClientAbort, { once: true });
 
     const method = request.method;
-    let body: BodyInit | null = null;
-    if (c.var.body !== undefined) body = c.var.body;
-    else if (route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
+    // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
+    // MCP upstream gets no body on anything but a (checked) POST.
+    let body: BodyInit | null = c.get("body") ?? null;
+    if (body === null && route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
 
     let response: Response;
     try {
@@ -151,7 +152,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
       );
     }
 
-    const visibility = c.var.visibility;
+    const visibility = c.get("visibility");
     if (mcp?.kind === "request" && needsFiltering(mcp.method) && visibility && !visibility.unrestricted && mcp.id !== null) {
       response = filterResponseBody(response, mcp.id, mcp.method, visibility);
     }
