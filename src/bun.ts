@@ -10,6 +10,7 @@
 import { FileStore } from "./adapters/node/file-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
+import { parsePublicOrigins } from "./auth/resource.ts";
 import { createGateway } from "./gateway.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
@@ -41,6 +42,7 @@ const app = createGateway({
   // every SSE answer with a comment so an idle stream still shows the client its status at once.
   openSseWithComment: true,
   secrets: (name) => env[name],
+  publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
   admin: {
     settings,
     handler: createAdmin({

@@ -19,6 +19,8 @@ export interface GatewayVariables {
   session: Session | undefined;
   /** Set by `authenticate`: what the caller may call and see on this API. */
   visibility: Visibility;
+  /** Set by `authenticate`: the origin this gateway is known by for this API (OAuth audience, PRM). */
+  publicOrigin: string;
   /** Set by `authenticate`: header names (lower case) that carry credentials, never forwarded. */
   credentialHeaders: ReadonlySet<string>;
 }

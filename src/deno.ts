@@ -11,6 +11,7 @@
 import { DenoKvStore, type DenoKvLike } from "./adapters/deno/kv-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
+import { parsePublicOrigins } from "./auth/resource.ts";
 import { createGateway } from "./gateway.ts";
 
 interface ServeInfo {
@@ -39,6 +40,7 @@ const settings = adminSettings(get);
 const app = createGateway({
   store,
   secrets: get,
+  publicOrigins: parsePublicOrigins(get("GATEWAY_PUBLIC_ORIGINS")),
   admin: {
     settings,
     handler: createAdmin({

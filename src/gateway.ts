@@ -33,6 +33,11 @@ export interface GatewayDeps {
   clientCertificate?: ClientCertificateSource;
   /** Secrets that definitions name as `$secret_env.NAME` (upstream credentials). */
   secrets?: SecretSource;
+  /**
+   * The origins clients reach this gateway by (`GATEWAY_PUBLIC_ORIGINS`): OAuth audiences and
+   * metadata URLs are built from these, never from a client-chosen `Host`.
+   */
+  publicOrigins?: readonly string[];
   /** Upstream timeout in seconds when a definition sets none (default 30). */
   defaultTimeoutSeconds?: number;
   /**
@@ -65,7 +70,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return next();
     });
   }
-  app.use("*", servePrm(registry));
+  app.use("*", servePrm(registry, deps.publicOrigins));
   app.use("*", route(registry));
   app.use("*", checkOrigin());
   app.use(
@@ -74,6 +79,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       store: deps.store,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
+      ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
     }),
   );
   app.use("*", readMessage());

@@ -10,6 +10,7 @@ import { adminSettings } from "./admin/admin.ts";
 import { AdminObject, type AdminObjectEnv } from "./adapters/workers/admin-object.ts";
 import { WorkersKvStore } from "./adapters/workers/kv-store.ts";
 import type { ClientCertificate } from "./context.ts";
+import { parsePublicOrigins } from "./auth/resource.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 
 /** The part of a Durable Object namespace binding used here. */
@@ -21,6 +22,7 @@ interface DurableObjectNamespaceLike {
 export interface WorkerEnv extends AdminObjectEnv {
   ADMIN: DurableObjectNamespaceLike;
   UPSTREAM_TIMEOUT_SECONDS?: string;
+  GATEWAY_PUBLIC_ORIGINS?: string;
 }
 
 let gateway: Gateway | undefined;
@@ -51,6 +53,7 @@ function gatewayFor(env: WorkerEnv): Gateway {
     },
     ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
     // A stub is bound to the request that made it: get a fresh one for every admin request.
+    publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
     admin: { settings, handler: { fetch: (request) => env.ADMIN.get(adminId).fetch(request) } },
   });
   return gateway;

@@ -29,7 +29,7 @@ import type { ApiRoute } from "../routing/route-table.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { credentialFrom, type AuthConfig, type AuthScheme } from "./config.ts";
 import { bearerChallenge } from "./prm.ts";
-import { prmUrlFor, resourceUrlFor } from "./resource.ts";
+import { prmUrlFor, publicOrigin, resourceUrlFor } from "./resource.ts";
 import { createJwtVerifier, type JwtResult, type JwtVerifier } from "./jwt.ts";
 
 export interface AuthenticateOptions {
@@ -40,6 +40,8 @@ export interface AuthenticateOptions {
   clientCertificate?: ClientCertificateSource;
   /** Seconds since the epoch (tests). */
   now?: () => number;
+  /** The gateway's public origins (`GATEWAY_PUBLIC_ORIGINS`); see `publicOrigin`. */
+  publicOrigins?: readonly string[];
 }
 
 /** A 401 with the challenge that tells the client how to authenticate. */
@@ -51,9 +53,10 @@ function unauthenticated(c: GatewayContext, auth: AuthConfig, message: string): 
 
 function challenge(c: GatewayContext, auth: AuthConfig, extra: { error?: string; scope?: string } = {}): string {
   if (auth.prm) {
+    const route = c.get("route").route;
     const scope = extra.scope ?? (auth.prm.scopesSupported?.length ? auth.prm.scopesSupported.join(" ") : undefined);
     return bearerChallenge({
-      resourceMetadataUrl: prmUrlFor(new URL(c.req.url).origin, c.get("route").route),
+      resourceMetadataUrl: prmUrlFor(c.get("publicOrigin"), route),
       ...(scope ? { scope } : {}),
       ...(extra.error ? { error: extra.error } : {}),
     });
@@ -69,6 +72,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
   const policies = new PolicyCache(options.store);
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const fetchJwks = options.fetch;
+  const publicOrigins = options.publicOrigins ?? [];
 
   /** One verifier (and JWKS cache) per scheme of a compiled route. */
   function verifierFor(route: ApiRoute, scheme: Extract<AuthScheme, { kind: "jwt" }>): JwtVerifier {
@@ -84,6 +88,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
 
   return async function authenticateRequest(c, next) {
     const { route } = c.get("route");
+    c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
     const rules = definitionVisibility(route.primitives);
     const auth = route.auth;
     if (!auth) {
@@ -147,7 +152,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
         break;
       }
       // The audience an OAuth token must carry (RFC 8707): the configured resource, else this MCP URL.
-      const audience = scheme.oauth && auth.prm ? resourceUrlFor(new URL(c.req.url).origin, route) : undefined;
+      const audience = scheme.oauth && auth.prm ? resourceUrlFor(c.get("publicOrigin"), route) : undefined;
       let result: JwtResult;
       try {
         result = await verifierFor(route, scheme).verify(credential, audience ? { requiredAudience: audience } : {});
@@ -161,7 +166,9 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
         }
         lastFailure = `Authentication failed: ${result.message}`;
         if (result.code === "no_policy") {
-          throw new GatewayError(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed: the token maps to no policy");
+          throw new GatewayError(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed: the token maps to no policy", {
+            ...(scheme.oauth && auth.prm ? { headers: { "WWW-Authenticate": challenge(c, auth, { error: "insufficient_scope" }) } } : {}),
+          });
         }
         continue;
       }
@@ -184,7 +191,11 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
       throw new GatewayError(ErrorCode.Rejected, 503, "The gateway's policy store is unavailable", { cause });
     }
     const decision = resolveAccess({ policies: session.policies, ownAccess }, apiIds, compiled);
-    if (!decision.ok) throw new GatewayError(ErrorCode.AccessDenied, 403, decision.message);
+    if (!decision.ok) {
+      // An OAuth client is told it may ask for more scope (MCP: scope challenge on 403).
+      const hint = session.kind === "oauth" && auth.prm ? { headers: { "WWW-Authenticate": challenge(c, auth, { error: "insufficient_scope" }) } } : {};
+      throw new GatewayError(ErrorCode.AccessDenied, 403, decision.message, hint);
+    }
 
     c.set("session", session);
     c.set("visibility", bothVisible(rules, consumerVisibility(decision.grants)));

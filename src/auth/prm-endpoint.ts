@@ -14,7 +14,7 @@ import type { GatewayEnv } from "../context.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
-import { resourceUrlFor } from "./resource.ts";
+import { publicOrigin, resourceUrlFor } from "./resource.ts";
 
 function document(origin: string, route: ApiRoute): Response {
   const body = protectedResourceMetadata(route.auth!.prm!, resourceUrlFor(origin, route));
@@ -23,23 +23,23 @@ function document(origin: string, route: ApiRoute): Response {
   });
 }
 
-export function servePrm(registry: RouteRegistry): MiddlewareHandler<GatewayEnv> {
+export function servePrm(registry: RouteRegistry, publicOrigins: readonly string[] = []): MiddlewareHandler<GatewayEnv> {
   return async function serveProtectedResourceMetadata(c, next) {
     const path = c.req.path;
     if ((c.req.method !== "GET" && c.req.method !== "HEAD") || !path.includes(PRM_WELL_KNOWN)) return next();
     const table = await registry.table();
-    const origin = new URL(c.req.url).origin;
+    const origin = (route: ApiRoute) => publicOrigin(c.req.url, route, publicOrigins);
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
     if (path.startsWith(`${PRM_WELL_KNOWN}/`)) {
       const match = table.match(path.slice(PRM_WELL_KNOWN.length));
-      if (match?.route.auth?.prm && match.route.kind === "mcp") return document(origin, match.route);
+      if (match?.route.auth?.prm && match.route.kind === "mcp") return document(origin(match.route), match.route);
       return next();
     }
     // Under the listen path: /<listen path>/.well-known/oauth-protected-resource
     if (path.endsWith(PRM_WELL_KNOWN)) {
       const match = table.match(path.slice(0, -PRM_WELL_KNOWN.length) || "/");
       if (match?.route.auth?.prm && match.route.kind === "mcp" && path === `${match.route.prefix}${PRM_WELL_KNOWN}`) {
-        return document(origin, match.route);
+        return document(origin(match.route), match.route);
       }
     }
     return next();

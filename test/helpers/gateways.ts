@@ -11,7 +11,7 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { WorkersKvStore, type KvNamespaceLike } from "../../src/adapters/workers/kv-store.ts";
 import { seedEntries } from "../../src/definitions/seed.ts";
 import type { KeyValueStore } from "../../src/stores/types.ts";
-import { binPath, kill, root, spawnWithPort, writeDefinitions, type Running } from "./processes.ts";
+import { binPath, freePort, kill, root, spawnWithPort, writeDefinitions, type Running } from "./processes.ts";
 
 export type Runtime = "workers" | "bun" | "deno";
 export const RUNTIMES: readonly Runtime[] = ["workers", "bun", "deno"];
@@ -28,7 +28,11 @@ export interface RunningGateway extends Running {
 
 export interface GatewayOptions {
   upstreamTimeoutSeconds?: number;
-  /** Extra environment: GATEWAY_SECRET, DASHBOARD_API_KEYS, ADMIN_API, ADMIN_HOST. */
+  /**
+   * Extra environment: GATEWAY_SECRET, DASHBOARD_API_KEYS, ADMIN_API, ADMIN_HOST,
+   * GATEWAY_PUBLIC_ORIGINS… `{origin}` in a value becomes the gateway's own origin (the port is
+   * chosen before start for that).
+   */
   env?: Record<string, string>;
 }
 
@@ -65,12 +69,17 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<RunningGateway> {
   const timeout = String(options.upstreamTimeoutSeconds ?? 30);
-  const adminEnv = { GATEWAY_SECRET: TEST_GATEWAY_SECRET, DASHBOARD_API_KEYS: TEST_DASHBOARD_KEY, ...options.env };
+  const wantsOrigin = Object.values(options.env ?? {}).some((value) => value.includes("{origin}"));
+  const port = wantsOrigin ? await freePort() : 0;
+  const adminEnv: Record<string, string> = { GATEWAY_SECRET: TEST_GATEWAY_SECRET, DASHBOARD_API_KEYS: TEST_DASHBOARD_KEY };
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    adminEnv[name] = value.replaceAll("{origin}", `http://127.0.0.1:${port}`);
+  }
   if (runtime === "workers") {
     const mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
-        port: 0,
+        port,
         modules: true,
         scriptPath: await workerBundle(),
         compatibilityDate: "2026-11-01",
@@ -99,7 +108,7 @@ export async function startGateway(
   const { mkdir } = await import("node:fs/promises");
   await mkdir(seedDir);
   await writeDefinitions(seedDir, definitions);
-  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv };
+  const env = { HOST: "127.0.0.1", PORT: String(port), GATEWAY_SEED_DIR: seedDir, UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv };
   const started =
     runtime === "bun"
       ? await spawnWithPort(binPath("bun"), [join(root, "src/bun.ts")], /listening on http:\/\/127\.0\.0\.1:(\d+)/, env)

@@ -91,6 +91,19 @@ export async function startEverything(): Promise<Running> {
   return { url: `http://127.0.0.1:${port}`, port, stop: () => kill(child) };
 }
 
+/** A port that was free a moment ago, on 127.0.0.1 (for a server whose URL must be known before it starts). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "gateway-test-"));
   try {
