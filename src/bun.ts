@@ -9,7 +9,7 @@
  */
 import { FileStore } from "./adapters/node/file-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
-import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
+import { adminFor, adminSettings } from "./admin/admin.ts";
 import { parsePublicOrigins } from "./auth/resource.ts";
 import { createGateway } from "./gateway.ts";
 import { MemoryStore } from "./stores/memory.ts";
@@ -43,15 +43,7 @@ const app = createGateway({
   openSseWithComment: true,
   secrets: (name) => env[name],
   publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
-  admin: {
-    settings,
-    handler: createAdmin({
-      store,
-      gatewaySecret: settings.gatewaySecret,
-      dashboardKeys: settings.dashboardKeys,
-      reservedPaths: reservedPaths(settings),
-    }),
-  },
+  admin: { settings, handler: adminFor(store, settings) },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,
   ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
 });

@@ -10,7 +10,7 @@
  */
 import { DenoKvStore, type DenoKvLike } from "./adapters/deno/kv-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
-import { adminSettings, createAdmin, reservedPaths } from "./admin/admin.ts";
+import { adminFor, adminSettings } from "./admin/admin.ts";
 import { parsePublicOrigins } from "./auth/resource.ts";
 import { createGateway } from "./gateway.ts";
 
@@ -41,15 +41,7 @@ const app = createGateway({
   store,
   secrets: get,
   publicOrigins: parsePublicOrigins(get("GATEWAY_PUBLIC_ORIGINS")),
-  admin: {
-    settings,
-    handler: createAdmin({
-      store,
-      gatewaySecret: settings.gatewaySecret,
-      dashboardKeys: settings.dashboardKeys,
-      reservedPaths: reservedPaths(settings),
-    }),
-  },
+  admin: { settings, handler: adminFor(store, settings) },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,
   ...(timeout ? { defaultTimeoutSeconds: Number(timeout) } : {}),
 });

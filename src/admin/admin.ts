@@ -90,3 +90,13 @@ export function isAdminRequest(settings: AdminSettings, url: URL): boolean {
   const path = url.pathname;
   return ADMIN_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
+
+/** The admin API a runtime serves under its settings (credentials, reserved paths) over `store`. */
+export function adminFor(store: KeyValueStore, settings: AdminSettings): Admin {
+  return createAdmin({
+    store,
+    gatewaySecret: settings.gatewaySecret,
+    dashboardKeys: settings.dashboardKeys,
+    reservedPaths: reservedPaths(settings),
+  });
+}

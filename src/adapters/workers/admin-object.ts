@@ -5,7 +5,7 @@
  * concurrent one. It writes to the same KV namespace the gateway reads, through an
  * {@link OverlayStore} that remembers its own writes while KV propagates them.
  */
-import { adminSettings, createAdmin, reservedPaths, type Admin } from "../../admin/admin.ts";
+import { adminFor, adminSettings, type Admin } from "../../admin/admin.ts";
 import { OverlayStore } from "../../stores/overlay.ts";
 import { WorkersKvStore, type KvNamespaceLike } from "./kv-store.ts";
 
@@ -22,12 +22,7 @@ export class AdminObject {
 
   constructor(_state: unknown, env: AdminObjectEnv) {
     const settings = adminSettings((name) => (env as unknown as Record<string, string | undefined>)[name]);
-    this.#admin = createAdmin({
-      store: new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)),
-      gatewaySecret: settings.gatewaySecret,
-      dashboardKeys: settings.dashboardKeys,
-      reservedPaths: reservedPaths(settings),
-    });
+    this.#admin = adminFor(new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)), settings);
   }
 
   fetch(request: Request): Promise<Response> {
