@@ -66,7 +66,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const admin = deps.admin;
   if (admin?.settings.enabled) {
     app.use("*", async function dispatchAdmin(c, next) {
-      if (isAdminRequest(admin.settings, new URL(c.req.url))) return admin.handler.fetch(c.req.raw);
+      if (isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return admin.handler.fetch(c.req.raw);
       return next();
     });
   }

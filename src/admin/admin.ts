@@ -83,12 +83,19 @@ export function reservedPaths(settings: AdminSettings): readonly string[] {
   return settings.enabled && settings.host === undefined ? ADMIN_PREFIXES : [];
 }
 
-/** Whether a request is for the admin API under these settings. */
-export function isAdminRequest(settings: AdminSettings, url: URL): boolean {
+/**
+ * Whether a request is for the admin API under these settings.
+ *
+ * @param path the request path
+ * @param host the request's `Host` (name, optionally with a port)
+ */
+export function isAdminRequest(settings: AdminSettings, path: string, host: string | undefined): boolean {
   if (!settings.enabled) return false;
-  if (settings.host !== undefined && url.hostname.toLowerCase() !== settings.host) return false;
-  const path = url.pathname;
-  return ADMIN_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  if (!ADMIN_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return false;
+  if (settings.host === undefined) return true;
+  const name = (host ?? "").toLowerCase();
+  const bare = name.startsWith("[") ? name.slice(0, name.indexOf("]") + 1) : name.split(":")[0];
+  return bare === settings.host;
 }
 
 /** The admin API a runtime serves under its settings (credentials, reserved paths) over `store`. */

@@ -20,7 +20,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { ClientCertificateSource, GatewayContext, GatewayEnv, Session } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
-import { bothVisible, consumerVisibility, definitionVisibility } from "../policy/evaluate.ts";
+import { bothVisible, consumerVisibility } from "../policy/evaluate.ts";
 import { appliedPolicies, isExpired } from "../policy/model.ts";
 import { resolveAccess } from "../policy/resolve.ts";
 import { hashKey, KeyRepository, PolicyCache } from "../policy/store.ts";
@@ -88,9 +88,9 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
 
   return async function authenticateRequest(c, next) {
     const { route } = c.get("route");
-    c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
-    const rules = definitionVisibility(route.primitives);
+    const rules = route.rules;
     const auth = route.auth;
+    if (auth?.prm) c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
     if (!auth) {
       c.set("session", undefined);
       c.set("visibility", rules);

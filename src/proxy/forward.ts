@@ -88,14 +88,15 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     const { route } = match;
     const request = c.req.raw;
     const mcp = c.get("mcp");
-    const url = new URL(request.url);
-    const target = upstreamUrl(match, url.search);
+    const requestUrl = request.url;
+    const queryAt = requestUrl.indexOf("?");
+    const target = upstreamUrl(match, queryAt === -1 ? "" : requestUrl.slice(queryAt));
     const headers = upstreamRequestHeaders(
       request.headers,
       {
         clientAddress: options.clientAddress?.(c),
-        host: request.headers.get("host") ?? url.host,
-        proto: url.protocol.replace(":", ""),
+        host: request.headers.get("host") ?? new URL(requestUrl).host,
+        proto: requestUrl.startsWith("https:") ? "https" : "http",
       },
       dropped(c.get("credentialHeaders"), match.dropHeader),
       // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the

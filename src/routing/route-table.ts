@@ -15,6 +15,8 @@ import { ErrorCode, GatewayError } from "../errors.ts";
 import { compileAuth, type AuthConfig } from "../auth/config.ts";
 import { compileOrigins, type OriginRule } from "../auth/origin.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../mcp/read-body.ts";
+import { definitionVisibility } from "../policy/evaluate.ts";
+import type { Visibility } from "../policy/types.ts";
 
 /** How a base API picks a version (`x-tyk-api-gateway.info.versioning`), compiled. */
 export interface VersionRouting {
@@ -58,6 +60,8 @@ export interface ApiRoute {
     prompt: ReadonlyMap<string, Operation>;
   };
   versioning: VersionRouting | undefined;
+  /** The definition's own per-primitive allow/block rules, for every consumer. */
+  rules: Visibility;
   /** How clients authenticate; `undefined` for an open API. */
   auth: AuthConfig | undefined;
   /** Origins allowed to call this API (`undefined`: same host, or loopback from loopback). */
@@ -130,6 +134,11 @@ export function compileRoute(api: StoredApi): ApiRoute {
   const tyk = definition["x-tyk-api-gateway"];
   const upstream = new URL(tyk.upstream.url);
   const sizeLimit = tyk.middleware?.global?.requestSizeLimit;
+  const primitives = {
+    tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
+    resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
+    prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
+  };
   return {
     kind: api.kind,
     id: api.id,
@@ -142,12 +151,9 @@ export function compileRoute(api: StoredApi): ApiRoute {
     upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
     maxBodyBytes: sizeLimit?.enabled && sizeLimit.value > 0 ? sizeLimit.value : DEFAULT_MAX_BODY_BYTES,
     operationTimeouts: operationTimeouts(definition),
-    primitives: {
-      tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
-      resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
-      prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
-    },
+    primitives,
     versioning: versionRouting(definition),
+    rules: definitionVisibility(primitives),
     auth: compileAuth(definition),
     origins: compileOrigins(definition),
     baseId: undefined,

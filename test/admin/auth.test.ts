@@ -35,16 +35,17 @@ describe("admin settings", () => {
   });
   test("ADMIN_HOST moves the admin API to its own host and frees its paths for proxies", () => {
     const s = env({ ADMIN_HOST: "Admin.Example" });
-    expect(isAdminRequest(s, new URL("http://admin.example/tyk/mcps"))).toBe(true);
-    expect(isAdminRequest(s, new URL("http://proxy.example/tyk/mcps"))).toBe(false);
+    expect(isAdminRequest(s, "/tyk/mcps", "admin.example")).toBe(true);
+    expect(isAdminRequest(s, "/tyk/mcps", "proxy.example")).toBe(false);
+    expect(isAdminRequest(s, "/tyk/mcps", "ADMIN.example:8443")).toBe(true);
     expect(reservedPaths(s)).toEqual([]);
     expect(reservedPaths(env({}))).toEqual(["/tyk", "/api"]);
   });
   test("only /tyk and /api paths are admin requests", () => {
     const s = env({});
-    expect(isAdminRequest(s, new URL("http://g/tyk"))).toBe(true);
-    expect(isAdminRequest(s, new URL("http://g/api/mcps"))).toBe(true);
-    expect(isAdminRequest(s, new URL("http://g/apis/x"))).toBe(false);
-    expect(isAdminRequest(env({ ADMIN_API: "off" }), new URL("http://g/tyk/mcps"))).toBe(false);
+    expect(isAdminRequest(s, "/tyk", "g")).toBe(true);
+    expect(isAdminRequest(s, "/api/mcps", "g")).toBe(true);
+    expect(isAdminRequest(s, "/apis/x", "g")).toBe(false);
+    expect(isAdminRequest(env({ ADMIN_API: "off" }), "/tyk/mcps", "g")).toBe(false);
   });
 });
