@@ -42,6 +42,7 @@ const app = createGateway({
   // every SSE answer with a comment so an idle stream still shows the client its status at once.
   openSseWithComment: true,
   secrets: (name) => env[name],
+  ...(env.GATEWAY_CONFIG_MAX_AGE_MS ? { configMaxAgeMs: Number(env.GATEWAY_CONFIG_MAX_AGE_MS) } : {}),
   publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
   admin: { settings, handler: adminFor(store, settings) },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,

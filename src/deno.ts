@@ -40,6 +40,7 @@ const settings = adminSettings(get);
 const app = createGateway({
   store,
   secrets: get,
+  ...(get("GATEWAY_CONFIG_MAX_AGE_MS") ? { configMaxAgeMs: Number(get("GATEWAY_CONFIG_MAX_AGE_MS")) } : {}),
   publicOrigins: parsePublicOrigins(get("GATEWAY_PUBLIC_ORIGINS")),
   admin: { settings, handler: adminFor(store, settings) },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,

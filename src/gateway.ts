@@ -13,6 +13,7 @@ import { checkOrigin } from "./auth/origin.ts";
 import { servePrm } from "./auth/prm-endpoint.ts";
 import type { ClientAddress, ClientCertificateSource, GatewayEnv } from "./context.ts";
 import { authorize } from "./policy/authorize.ts";
+import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
 import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
 import { readMessage } from "./mcp/read-message.ts";
@@ -38,6 +39,12 @@ export interface GatewayDeps {
    * metadata URLs are built from these, never from a client-chosen `Host`.
    */
   publicOrigins?: readonly string[];
+  /**
+   * How old (ms) the definitions' and policies' version stamps may be before they are read again
+   * (`GATEWAY_CONFIG_MAX_AGE_MS`, default 1000; 0 reads them on every request). Admin writes this
+   * gateway handles are live on its next request regardless.
+   */
+  configMaxAgeMs?: number;
   /** Upstream timeout in seconds when a definition sets none (default 30). */
   defaultTimeoutSeconds?: number;
   /**
@@ -58,16 +65,25 @@ export type Gateway = Hono<GatewayEnv>;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const log = deps.log ?? ((message, detail) => console.warn(message, detail ?? ""));
+  const maxAgeMs = deps.configMaxAgeMs;
   const registry = new RouteRegistry(deps.store, {
     onInvalid: (key, issues) => log(`skipping invalid definition ${key}`, issues),
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
   });
+  const policies = new PolicyCache(deps.store, maxAgeMs);
   const app = new Hono<GatewayEnv>();
 
   const admin = deps.admin;
   if (admin?.settings.enabled) {
     app.use("*", async function dispatchAdmin(c, next) {
-      if (isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return admin.handler.fetch(c.req.raw);
-      return next();
+      if (!isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return next();
+      const response = await admin.handler.fetch(c.req.raw);
+      // A write this gateway handled is live on its very next request.
+      if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
+        registry.invalidate();
+        policies.invalidate();
+      }
+      return response;
     });
   }
   app.use("*", servePrm(registry, deps.publicOrigins));
@@ -80,6 +96,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
       ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
+      policies,
     }),
   );
   app.use("*", readMessage());

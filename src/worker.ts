@@ -23,6 +23,7 @@ export interface WorkerEnv extends AdminObjectEnv {
   ADMIN: DurableObjectNamespaceLike;
   UPSTREAM_TIMEOUT_SECONDS?: string;
   GATEWAY_PUBLIC_ORIGINS?: string;
+  GATEWAY_CONFIG_MAX_AGE_MS?: string;
 }
 
 let gateway: Gateway | undefined;
@@ -54,6 +55,7 @@ function gatewayFor(env: WorkerEnv): Gateway {
     ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
     // A stub is bound to the request that made it: get a fresh one for every admin request.
     publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
+    ...(env.GATEWAY_CONFIG_MAX_AGE_MS ? { configMaxAgeMs: Number(env.GATEWAY_CONFIG_MAX_AGE_MS) } : {}),
     admin: { settings, handler: { fetch: (request) => env.ADMIN.get(adminId).fetch(request) } },
   });
   return gateway;

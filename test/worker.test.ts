@@ -35,7 +35,8 @@ beforeAll(async () => {
         },
       }),
     ],
-    { upstreamTimeoutSeconds: 3 },
+    // Every request reads the store's stamp here: direct KV writes must be live on the next request.
+    { upstreamTimeoutSeconds: 3, env: { GATEWAY_CONFIG_MAX_AGE_MS: "0" } },
   );
 }, 60_000);
 

@@ -42,6 +42,8 @@ export interface AuthenticateOptions {
   now?: () => number;
   /** The gateway's public origins (`GATEWAY_PUBLIC_ORIGINS`); see `publicOrigin`. */
   publicOrigins?: readonly string[];
+  /** The compiled policies (shared with the gateway, which invalidates them after admin writes). */
+  policies?: PolicyCache;
 }
 
 /** A 401 with the challenge that tells the client how to authenticate. */
@@ -69,7 +71,7 @@ const verifiers = new WeakMap<ApiRoute, Map<string, JwtVerifier>>();
 
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler<GatewayEnv> {
   const keys = new KeyRepository(options.store);
-  const policies = new PolicyCache(options.store);
+  const policies = options.policies ?? new PolicyCache(options.store);
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const fetchJwks = options.fetch;
   const publicOrigins = options.publicOrigins ?? [];

@@ -2,12 +2,13 @@
  * Where policies and keys live (see docs/storage.md):
  * - `policy:<id>`: one policy, JSON;
  * - `meta:policies-version`: a stamp rewritten after every policy write; gateways keep compiled
- *   policies per isolate and reload when it changes (live on the next request);
+ *   policies per isolate and reload when it changes (see `src/stores/stamp.ts`);
  * - `key:<sha256 hex of the key>`: one key's session, JSON. The key itself is never stored: it is
  *   shown once, when created. A key is read on every request that presents it, so a revoked,
  *   expired or deactivated key stops working on the next request.
  */
 import { newStamp } from "../definitions/repository.ts";
+import { DEFAULT_STAMP_MAX_AGE_MS, StampWatch } from "../stores/stamp.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { compileAccess, type CompiledAccess } from "./evaluate.ts";
 import { KeySessionSchema, PolicySchema, type KeySession, type Policy } from "./model.ts";
@@ -121,16 +122,24 @@ export interface CompiledPolicy {
  */
 export class PolicyCache {
   readonly #repo: PolicyRepository;
+  readonly #stamp$: StampWatch;
   #stamp: string | null | undefined;
   #policies: Map<string, CompiledPolicy> | undefined;
   #building: Promise<Map<string, CompiledPolicy>> | undefined;
 
-  constructor(store: KeyValueStore) {
+  /** @param maxAgeMs read the policies' stamp at most this often (default 1000; 0: every request) */
+  constructor(store: KeyValueStore, maxAgeMs = DEFAULT_STAMP_MAX_AGE_MS) {
     this.#repo = new PolicyRepository(store);
+    this.#stamp$ = new StampWatch(() => this.#repo.version(), maxAgeMs);
+  }
+
+  /** Re-read the stamp on the next request (after a write this process made). */
+  invalidate(): void {
+    this.#stamp$.invalidate();
   }
 
   async policies(): Promise<ReadonlyMap<string, CompiledPolicy>> {
-    const stamp = await this.#repo.version();
+    const stamp = await this.#stamp$.current();
     if (this.#policies && stamp === this.#stamp) return this.#policies;
     if (!this.#building) {
       this.#building = (async () => {

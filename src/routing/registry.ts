@@ -1,15 +1,17 @@
 /**
  * The routing table, cached per isolate or process and kept live.
  *
- * On every request the registry reads the store's version stamp (one small read) and, when it
- * differs from the stamp its table was built from, rebuilds the table from the stored definitions.
- * So a write through the admin API, or a re-seed, serves on the very next request that reads the
- * new stamp. Concurrent requests share one rebuild.
+ * The registry watches the store's version stamp (see `src/stores/stamp.ts`: read at most once per
+ * `maxAgeMs`, and at once after `invalidate()`) and, when it differs from the stamp its table was
+ * built from, rebuilds the table from the stored definitions. The gateway invalidates after every
+ * admin write it handles, so such a write serves on the very next request; a write made elsewhere
+ * (a re-seed, another isolate) within `maxAgeMs`. Concurrent requests share one rebuild.
  *
  * Failure is closed: when the store cannot be read, the request fails with 503 rather than being
  * routed with a table of unknown age.
  */
 import { DefinitionRepository } from "../definitions/repository.ts";
+import { DEFAULT_STAMP_MAX_AGE_MS, StampWatch } from "../stores/stamp.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { RouteTable } from "./route-table.ts";
@@ -17,11 +19,14 @@ import { RouteTable } from "./route-table.ts";
 export interface RegistryOptions {
   /** Called for a stored definition that fails validation (it is skipped). */
   onInvalid?: (key: string, issues: string[]) => void;
+  /** Read the version stamp at most this often, in ms (default 1000; 0: every request). */
+  maxAgeMs?: number;
 }
 
 export class RouteRegistry {
   readonly #repo: DefinitionRepository;
   readonly #onInvalid: (key: string, issues: string[]) => void;
+  readonly #stamp$: StampWatch;
   #table: RouteTable | undefined;
   #stamp: string | null | undefined;
   #building: Promise<RouteTable> | undefined;
@@ -30,13 +35,19 @@ export class RouteRegistry {
   constructor(store: KeyValueStore, options: RegistryOptions = {}) {
     this.#repo = new DefinitionRepository(store);
     this.#onInvalid = options.onInvalid ?? ((key, issues) => console.warn(`skipping ${key}: ${issues.join("; ")}`));
+    this.#stamp$ = new StampWatch(() => this.#repo.version(), options.maxAgeMs ?? DEFAULT_STAMP_MAX_AGE_MS);
+  }
+
+  /** Re-read the stamp on the next request (after a write this process made). */
+  invalidate(): void {
+    this.#stamp$.invalidate();
   }
 
   /** The current routing table. */
   async table(): Promise<RouteTable> {
     let stamp: string | null;
     try {
-      stamp = await this.#repo.version();
+      stamp = await this.#stamp$.current();
     } catch (cause) {
       throw unavailable(cause);
     }

@@ -34,7 +34,7 @@ describe("the routing table stays live", () => {
   test("a write is served on the next request; an unchanged stamp reuses the cached table", async () => {
     const store = new CountingStore();
     const repo = new DefinitionRepository(store);
-    const registry = new RouteRegistry(store);
+    const registry = new RouteRegistry(store, { maxAgeMs: 0 });
     await repo.put("mcp", def("a", "/a/"));
     expect((await registry.table()).match("/a/mcp")?.route.id).toBe("a");
     await registry.table();
@@ -51,7 +51,7 @@ describe("the routing table stays live", () => {
   test("an update to an upstream is live on the next request", async () => {
     const store = new MemoryStore();
     const repo = new DefinitionRepository(store);
-    const registry = new RouteRegistry(store);
+    const registry = new RouteRegistry(store, { maxAgeMs: 0 });
     await repo.put("mcp", def("a", "/a/", "http://old:1"));
     expect((await registry.table()).match("/a/mcp")?.route.upstream.host).toBe("old:1");
     await repo.put("mcp", def("a", "/a/", "http://new:1"));
@@ -61,7 +61,7 @@ describe("the routing table stays live", () => {
   test("concurrent requests share one rebuild", async () => {
     const store = new CountingStore();
     await new DefinitionRepository(store).put("mcp", def("a", "/a/"));
-    const registry = new RouteRegistry(store);
+    const registry = new RouteRegistry(store, { maxAgeMs: 0 });
     await Promise.all(Array.from({ length: 20 }, () => registry.table()));
     expect(store.builds).toBe(1);
   });
@@ -73,7 +73,7 @@ describe("the routing table stays live", () => {
     await store.put("mcp:garbage", "{nope");
     await store.put(APIS_VERSION_KEY, "changed");
     const skipped: string[] = [];
-    const registry = new RouteRegistry(store, { onInvalid: (key) => skipped.push(key) });
+    const registry = new RouteRegistry(store, { maxAgeMs: 0, onInvalid: (key) => skipped.push(key) });
     expect((await registry.table()).match("/good/mcp")?.route.id).toBe("good");
     expect(skipped.sort()).toEqual(["mcp:bad", "mcp:garbage"]);
   });
@@ -81,7 +81,7 @@ describe("the routing table stays live", () => {
   test("a store that cannot be read fails closed with 503", async () => {
     const store = new CountingStore();
     await new DefinitionRepository(store).put("mcp", def("a", "/a/"));
-    const registry = new RouteRegistry(store);
+    const registry = new RouteRegistry(store, { maxAgeMs: 0 });
     await registry.table();
     store.failing = true;
     const error = await registry.table().catch((e) => e);
@@ -90,7 +90,29 @@ describe("the routing table stays live", () => {
   });
 
   test("an empty store routes nothing", async () => {
-    const registry = new RouteRegistry(new MemoryStore() as KeyValueStore);
+    const registry = new RouteRegistry(new MemoryStore() as KeyValueStore, { maxAgeMs: 0 });
     expect((await registry.table()).match("/a/mcp")).toBeUndefined();
+  });
+
+  test("by default the stamp is read at most once a second, and at once after invalidate()", async () => {
+    const store = new CountingStore();
+    const repo = new DefinitionRepository(store);
+    await repo.put("mcp", def("a", "/a/"));
+    let reads = 0;
+    const original = store.get.bind(store);
+    store.get = async (key: string) => {
+      if (key === APIS_VERSION_KEY) reads++;
+      return original(key);
+    };
+    const registry = new RouteRegistry(store);
+    await registry.table();
+    await registry.table();
+    await registry.table();
+    expect(reads).toBe(1);
+    await repo.put("mcp", def("b", "/b/"));
+    expect((await registry.table()).match("/b/mcp")).toBeUndefined();
+    registry.invalidate();
+    expect((await registry.table()).match("/b/mcp")?.route.id).toBe("b");
+    expect(reads).toBe(2);
   });
 });
