@@ -275,6 +275,12 @@ describe("upstream failures", () => {
     expect(Date.now() - started).toBeLessThan(2900);
   }, 15_000);
 
+  test("many concurrent requests all succeed (no request waits on another's I/O)", async () => {
+    const results = await Promise.all(Array.from({ length: 64 }, (_, i) => post("/main/mcp", ping(i))));
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    await Promise.all(results.map((r) => r.arrayBuffer()));
+  });
+
   test("the gateway keeps serving everyone else after failures", async () => {
     const res = await post("/main/mcp", ping(10));
     expect(res.status).toBe(200);

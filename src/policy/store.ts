@@ -125,7 +125,6 @@ export class PolicyCache {
   readonly #stamp$: StampWatch;
   #stamp: string | null | undefined;
   #policies: Map<string, CompiledPolicy> | undefined;
-  #building: Promise<Map<string, CompiledPolicy>> | undefined;
 
   /** @param maxAgeMs read the policies' stamp at most this often (default 1000; 0: every request) */
   constructor(store: KeyValueStore, maxAgeMs = DEFAULT_STAMP_MAX_AGE_MS) {
@@ -141,27 +140,21 @@ export class PolicyCache {
   async policies(): Promise<ReadonlyMap<string, CompiledPolicy>> {
     const stamp = await this.#stamp$.current();
     if (this.#policies && stamp === this.#stamp) return this.#policies;
-    if (!this.#building) {
-      this.#building = (async () => {
-        const map = new Map<string, CompiledPolicy>();
-        for (const policy of await this.#repo.all()) {
-          const grants = new Map<string, CompiledAccess>();
-          for (const [apiId, access] of Object.entries(policy.access_rights ?? {})) {
-            try {
-              grants.set(apiId, compileAccess(access as ApiAccess));
-            } catch {
-              // Fail closed: an entry that no longer compiles grants nothing.
-            }
-          }
-          map.set(policy.id!, { policy, grants });
+    // Built by the request that finds them out of date (never shared in flight: see stamp.ts).
+    const map = new Map<string, CompiledPolicy>();
+    for (const policy of await this.#repo.all()) {
+      const grants = new Map<string, CompiledAccess>();
+      for (const [apiId, access] of Object.entries(policy.access_rights ?? {})) {
+        try {
+          grants.set(apiId, compileAccess(access as ApiAccess));
+        } catch {
+          // Fail closed: an entry that no longer compiles grants nothing.
         }
-        this.#policies = map;
-        this.#stamp = stamp;
-        return map;
-      })().finally(() => {
-        this.#building = undefined;
-      });
+      }
+      map.set(policy.id!, { policy, grants });
     }
-    return this.#building;
+    this.#policies = map;
+    this.#stamp = stamp;
+    return map;
   }
 }

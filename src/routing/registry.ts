@@ -5,7 +5,7 @@
  * `maxAgeMs`, and at once after `invalidate()`) and, when it differs from the stamp its table was
  * built from, rebuilds the table from the stored definitions. The gateway invalidates after every
  * admin write it handles, so such a write serves on the very next request; a write made elsewhere
- * (a re-seed, another isolate) within `maxAgeMs`. Concurrent requests share one rebuild.
+ * (a re-seed, another isolate) within `maxAgeMs`.
  *
  * Failure is closed: when the store cannot be read, the request fails with 503 rather than being
  * routed with a table of unknown age.
@@ -29,8 +29,6 @@ export class RouteRegistry {
   readonly #stamp$: StampWatch;
   #table: RouteTable | undefined;
   #stamp: string | null | undefined;
-  #building: Promise<RouteTable> | undefined;
-  #buildingStamp: string | null | undefined;
 
   constructor(store: KeyValueStore, options: RegistryOptions = {}) {
     this.#repo = new DefinitionRepository(store);
@@ -52,26 +50,15 @@ export class RouteRegistry {
       throw unavailable(cause);
     }
     if (this.#table !== undefined && stamp === this.#stamp) return this.#table;
-    if (this.#building !== undefined && stamp === this.#buildingStamp) return this.#building;
-    const building = this.#build(stamp);
-    this.#building = building;
-    this.#buildingStamp = stamp;
-    try {
-      return await building;
-    } finally {
-      if (this.#building === building) this.#building = undefined;
-    }
-  }
-
-  async #build(stamp: string | null): Promise<RouteTable> {
+    // Each request that finds the table out of date builds it itself (a Workers promise belongs to
+    // its request, so a build is never shared in flight); the newest stamp's table is kept.
     let table: RouteTable;
     try {
       table = RouteTable.fromApis(await this.#repo.all(this.#onInvalid));
     } catch (cause) {
       throw unavailable(cause);
     }
-    // A slower build for an older stamp must not replace the table of a newer one.
-    if (this.#buildingStamp === stamp || this.#table === undefined) {
+    if (this.#table === undefined || stamp === null || this.#stamp === null || this.#stamp === undefined || stamp >= this.#stamp) {
       this.#table = table;
       this.#stamp = stamp;
     }
