@@ -4,15 +4,17 @@
 // POST, concurrency 1 and 32, proxy CPU time per request), next to the bare passthrough.
 //
 //   node scripts/bench/investigate.mjs [--runtimes bun,workerd] [--rounds 2] [--seconds 3]
+//       [--only "as is,version read cached 1 s"] [--bun-store memory|file]
 //
 // Same CPU placement as run.mjs: the proxy under test alone on CPU 0, the upstream, wrk and this
 // script on CPU 1. Rounds interleave the variants (rotated order) so drift hits them all alike.
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { canPin, hasCommand, median, pinProcess, stopAllChildren, waitForQuiet } from "./lib.mjs";
-import { checkPost, measureLoadSteady, postLoad } from "./load.mjs";
+import { checkPost, closeProbes, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
 import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 import { bundleBunEntry, patchPlugin, VARIANTS } from "./variants.mjs";
 
@@ -23,6 +25,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "3" },
     only: { type: "string" },
     loadgen: { type: "string" },
+    "bun-store": { type: "string", default: "memory" },
   },
 });
 const runtimes = flags.runtimes.split(",").map((s) => s.trim());
@@ -39,16 +42,21 @@ const log = (...a) => console.error(...a);
 
 const upstream = await startUpstream({ cpu: SIDE_CPU, sseEvents: 100, sseDelayMs: 1 });
 const dir = await mkdtemp(join(tmpdir(), "mcp-bench-variants-"));
+process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
 const targets = [{ key: "direct", url: `${upstream.origin}/mcp`, pid: upstream.pid, stop: async () => {} }];
 for (const runtime of runtimes) {
-  const bare = runtime === "bun" ? await startBunBare(upstream.origin, { cpu: PROXY_CPU }) : await startWorkerdBare(upstream.origin, { cpu: PROXY_CPU });
-  targets.push({ key: `${runtime}/bare passthrough`, runtime, ...bare });
+  for (const body of ["stream", "buffer"]) {
+    const bare =
+      runtime === "bun" ? await startBunBare(upstream.origin, { cpu: PROXY_CPU, body }) : await startWorkerdBare(upstream.origin, { cpu: PROXY_CPU, body });
+    targets.push({ key: `${runtime}/bare passthrough (body ${body === "stream" ? "streamed" : "buffered"})`, runtime, ...bare });
+  }
   for (const [i, variant] of variants.entries()) {
     const started =
       runtime === "bun"
         ? await startBunGateway(upstream.origin, {
             cpu: PROXY_CPU,
             entry: await bundleBunEntry(join(dir, `bun-${i}.mjs`), variant.patches),
+            store: flags["bun-store"],
             env: variant.env ?? {},
           })
         : await startWorkerdGateway(upstream.origin, {
@@ -74,13 +82,16 @@ for (let round = 0; round < rounds; round++) {
     const steady = { attempts: 3, maxForeign: 0.1, budget };
     const c1 = await measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
     const c32 = await measureLoadSteady(t, { connections: 32, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
-    results[t.key].push({ c1, c32, busy: !quiet.quiet });
+    const sse = [];
+    for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
+    results[t.key].push({ c1, c32, ttfe: median(sse.slice(2)), busy: !quiet.quiet });
     log(
       `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
         `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,
     );
   }
 }
+closeProbes();
 for (const t of targets) await t.stop();
 await upstream.stop();
 await stopAllChildren();
@@ -88,9 +99,10 @@ await rm(dir, { recursive: true, force: true });
 
 const direct = results.direct;
 const directP50 = median(direct.map((r) => r.c1.p50));
+const directTtfe = median(direct.map((r) => r.ttfe));
 const lines = [
-  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is |",
-  "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is | SSE TTFE − direct (ms) |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
 ];
 for (const runtime of runtimes) {
   const asIs = median((results[`${runtime}/gateway: as is`] ?? []).map((r) => r.c32.rps));
@@ -100,7 +112,8 @@ for (const runtime of runtimes) {
     const rps32 = median(r.map((x) => x.c32.rps));
     lines.push(
       `| ${runtime} | ${t.key.slice(runtime.length + 1)} | ${fmt(p50, 3)} | ${fmt(p50 - directP50, 3)} | ${fmt(median(r.map((x) => x.c1.rps)), 0)} | ` +
-        `${fmt(rps32, 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ${fmt(rps32 / asIs)} |`,
+        `${fmt(rps32, 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ${fmt(rps32 / asIs)} | ` +
+        `${fmt(median(r.map((x) => x.ttfe)) - directTtfe)} |`,
     );
   }
 }

@@ -6,7 +6,7 @@
 //   from the servers); otherwise a Node http client.
 // - `sseProbe`: one POST answered with SSE; time to the first complete event and to the end.
 // - `checkPost`: one POST whose answer is checked, before any load is run.
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +61,7 @@ function done(summary, latency, requests)
 end
 `;
   writeFileSync(luaPath, lua);
+  process.once("exit", () => rmSync(luaPath, { force: true }));
   return luaPath;
 }
 

@@ -7,6 +7,7 @@
 // `cf` blob, error pages, request logging through a loopback fetch to Node) costs ~0.5 ms per
 // request on this kind of machine, several times a hello-world worker, and production has no such
 // hop. KV (GATEWAY_KV) is still Miniflare's, served inside the same workerd process.
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ export const MCP_PATH = "/mcp";
  * the settings test/helpers/gateways.ts uses when wrangler cannot read it.
  */
 let workerConfig;
-async function readWorkerConfig() {
+export async function readWorkerConfig() {
   if (workerConfig) return workerConfig;
   try {
     const { unstable_readConfig } = await import("wrangler");
@@ -83,9 +84,9 @@ export async function startUpstream({ cpu, sseEvents, sseDelayMs }) {
 // ---------------------------------------------------------------------------------------------
 // Bun
 
-export async function startBunBare(upstreamOrigin, { cpu }) {
-  const server = await startServer("bun bare", bin("bun"), [join(root, "scripts/bench/bare-bun.mjs")], {
-    env: { HOST: "127.0.0.1", PORT: "0", UPSTREAM: upstreamOrigin },
+export async function startBunBare(upstreamOrigin, { cpu, body = "stream" }) {
+  const server = await startServer(`bun bare (${body})`, bin("bun"), [join(root, "scripts/bench/bare-bun.mjs")], {
+    env: { HOST: "127.0.0.1", PORT: "0", UPSTREAM: upstreamOrigin, BARE_BODY: body },
     ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
     cpu,
   });
@@ -99,6 +100,7 @@ export async function startBunBare(upstreamOrigin, { cpu }) {
  */
 export async function startBunGateway(upstreamOrigin, { cpu, store = "memory", entry = join(root, "src/bun.ts"), env: extraEnv = {} }) {
   const dir = await mkdtemp(join(tmpdir(), "mcp-bench-bun-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const seedDir = join(dir, "definitions");
   await mkdir(seedDir);
   await writeFile(join(seedDir, "bench.json"), JSON.stringify(benchDefinition(upstreamOrigin)));
@@ -165,9 +167,9 @@ async function startMiniflare(name, script, { cpu, gateway = false, bindings = {
   return { name, mf, origin: url.origin, pid, stop: () => mf.dispose() };
 }
 
-export async function startWorkerdBare(upstreamOrigin, { cpu }) {
+export async function startWorkerdBare(upstreamOrigin, { cpu, body = "stream" }) {
   const script = await bundleWorker(join(root, "scripts/bench/bare-worker.mjs"));
-  const started = await startMiniflare("workerd bare", script, { cpu, bindings: { UPSTREAM: upstreamOrigin } });
+  const started = await startMiniflare(`workerd bare (${body})`, script, { cpu, bindings: { UPSTREAM: upstreamOrigin, BARE_BODY: body } });
   return { ...started, url: `${started.origin}${MCP_PATH}` };
 }
 

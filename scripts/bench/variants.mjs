@@ -80,6 +80,11 @@ export const VARIANTS = [
   { name: "body via arrayBuffer()", patches: ["readArrayBuffer"], note: "readBody without the reader loop" },
   { name: "no timeout/abort wiring", patches: ["noAbortTimer"], note: "no setTimeout, AbortController signal or abort listener" },
   {
+    name: "version cached + arrayBuffer()",
+    patches: ["versionCached", "readArrayBuffer"],
+    note: "the two changes that matter most, together",
+  },
+  {
     name: "all of the above",
     patches: ["versionCached", "noDuplicateScan", "noHeaderCopy", "readArrayBuffer", "noAbortTimer"],
     env: { ADMIN_API: "off" },
