@@ -9,8 +9,10 @@
  * rejects, in any object, a member name that appears twice, and in the objects whose members the
  * gateway reads (the message and its `params`, listed by path), two names that differ only in case.
  *
- * Written by hand: no JSON library reports duplicate names, and a single linear pass over text that
- * `JSON.parse` already accepted is cheap (no allocation except for names that contain escapes).
+ * Written by hand: no JSON library reports duplicate names. The common case is made cheap:
+ * {@link isUnambiguous} counts the member names in the text (one pass, no allocation) and the keys
+ * `JSON.parse` kept; they differ exactly when a name was repeated, and only then (or for a deep or
+ * case-colliding message) does {@link findAmbiguousMember} run to say which name it was.
  */
 
 /** What {@link findAmbiguousMember} found wrong, or `undefined` when the text is unambiguous. */
@@ -125,4 +127,86 @@ function childPath(parent: Frame | undefined, depth: number): string {
   if (!parent.isObject) return "[]";
   const name = parent.pendingName ?? "";
   return parent.path === "" ? name : `${parent.path}.${name}`;
+}
+
+/**
+ * The number of member names in valid JSON text, and its deepest nesting. One pass, no allocation.
+ */
+export function scanNames(text: string): { names: number; depth: number } {
+  let names = 0;
+  let depth = 0;
+  let deepest = 0;
+  let expectName = false;
+  const n = text.length;
+  // Whether each open container is an object, as bits (depth ≤ 31 is tracked exactly; deeper
+  // documents are refused before this matters).
+  let objects = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let j = i + 1;
+      for (; j < n; j++) {
+        const c = text.charCodeAt(j);
+        if (c === 0x5c) j++;
+        else if (c === 0x22) break;
+      }
+      if (expectName) {
+        names++;
+        expectName = false;
+      }
+      i = j;
+    } else if (ch === 0x7b /* { */) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      objects = depth <= 31 ? objects | (1 << (depth - 1)) : objects;
+      expectName = true;
+    } else if (ch === 0x5b /* [ */) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      objects = depth <= 31 ? objects & ~(1 << (depth - 1)) : objects;
+      expectName = false;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      depth--;
+      expectName = false;
+    } else if (ch === 0x2c /* , */) {
+      expectName = depth > 0 && depth <= 31 && (objects & (1 << (depth - 1))) !== 0;
+    }
+  }
+  return { names, depth: deepest };
+}
+
+/** The number of object keys in a parsed JSON value (all levels). */
+export function countKeys(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countKeys(item);
+    return count;
+  }
+  for (const key in value as Record<string, unknown>) {
+    count += 1 + countKeys((value as Record<string, unknown>)[key]);
+  }
+  return count;
+}
+
+function foldsApart(obj: unknown): boolean {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return true;
+  const keys = Object.keys(obj);
+  if (keys.length < 2) return true;
+  return new Set(keys.map((k) => k.toLowerCase())).size === keys.length;
+}
+
+/**
+ * Whether valid JSON text, already parsed to `value`, repeats no member name anywhere, has no two
+ * names differing only in case in the objects at `caseFoldPaths` (for a message: its top level,
+ * `params` and `params.ref`), and nests no deeper than `maxDepth`. When this is false,
+ * {@link findAmbiguousMember} says what is wrong.
+ */
+export function isUnambiguous(text: string, value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
+  const { names, depth } = scanNames(text);
+  if (depth > Math.min(maxDepth, 31)) return false;
+  if (names !== countKeys(value)) return false;
+  const message = value as Record<string, unknown>;
+  const params = message?.params as Record<string, unknown> | undefined;
+  return foldsApart(message) && foldsApart(params) && foldsApart(params?.ref);
 }

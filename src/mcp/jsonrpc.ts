@@ -15,7 +15,7 @@
  * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …).
  */
 import { errors, GatewayError, type JsonRpcId } from "../errors.ts";
-import { findAmbiguousMember } from "./json-guard.ts";
+import { findAmbiguousMember, isUnambiguous } from "./json-guard.ts";
 
 export type PrimitiveType = "tool" | "resource" | "prompt";
 
@@ -82,7 +82,8 @@ export function parseMessage(text: string): McpMessage {
 }
 
 function classify(text: string, message: Record<string, unknown>): McpMessage {
-  const ambiguous = findAmbiguousMember(text, CASE_FOLD_PATHS);
+  // The cheap check first; the full scan only to name what is wrong.
+  const ambiguous = isUnambiguous(text, message) ? undefined : findAmbiguousMember(text, CASE_FOLD_PATHS);
   if (ambiguous) {
     const where = ambiguous.path === "" ? "the message" : `"${ambiguous.path}"`;
     throw errors.invalidRequest(

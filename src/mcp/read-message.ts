@@ -32,6 +32,19 @@ function isJsonContentType(value: string | null): boolean {
   return type === "application/json";
 }
 
+/** Verdicts on Accept values seen: clients send the same few values over and over. */
+const acceptVerdicts = new Map<string, boolean>();
+
+function acceptsJsonAndSse(accept: string): boolean {
+  let verdict = acceptVerdicts.get(accept);
+  if (verdict === undefined) {
+    verdict = accepts(accept, "application/json") && accepts(accept, "text/event-stream");
+    if (acceptVerdicts.size >= 256) acceptVerdicts.clear();
+    acceptVerdicts.set(accept, verdict);
+  }
+  return verdict;
+}
+
 export function readMessage(): MiddlewareHandler<GatewayEnv> {
   return async function readJsonRpcMessage(c, next) {
     if (c.req.method !== "POST" || c.get("route").route.kind !== "mcp") {
@@ -48,7 +61,7 @@ export function readMessage(): MiddlewareHandler<GatewayEnv> {
       );
     }
     const accept = headers.get("accept") ?? "";
-    if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    if (!acceptsJsonAndSse(accept)) {
       throw new GatewayError(
         ErrorCode.Rejected,
         406,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { GatewayError } from "../../src/errors.ts";
+import { findAmbiguousMember, isUnambiguous } from "../../src/mcp/json-guard.ts";
 import { parseMessage } from "../../src/mcp/jsonrpc.ts";
 
 const req = (method: string, params?: unknown, id: string | number = 1) =>
@@ -194,5 +195,23 @@ describe("messages a policy check and an upstream could read differently", () =>
       params: { name: 'a"}{,', arguments: { s: '{"method":"x","method":"y"}', t: "\\\"" } },
     });
     expect(parseMessage(text).primitiveName).toBe('a"}{,');
+  });
+});
+
+describe("the cheap ambiguity check agrees with the full scan", () => {
+  const samples = [
+    req("tools/call", { name: "a", arguments: { x: [1, { y: 2 }], z: "{\"k\":1,\"k\":2}" } }),
+    '{"jsonrpc":"2.0","id":1,"method":"ping","method":"x"}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"k":1,"k":2}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","Name":"b"}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"ID":1,"id":2}}}',
+    '{"a":[{"b":1},{"b":2}],"c":{"d":{"e":[]}}}',
+    '{"x":"\\"","y":{}}',
+  ];
+  test.each(samples)("%s", (text) => {
+    const value = JSON.parse(text);
+    const cheap = isUnambiguous(text, value);
+    const full = findAmbiguousMember(text, new Set(["", "params", "params.ref"]));
+    expect(cheap).toBe(full === undefined);
   });
 });
