@@ -106,15 +106,15 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
 
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
+    // One signal for both ways the upstream request ends early: the client went away, or the
+    // upstream did not answer in time (the timer is cleared once the response head arrives).
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort(new Error("upstream timeout"));
     }, seconds * 1000);
-    const onClientAbort = () => controller.abort(request.signal.reason);
-    if (request.signal.aborted) onClientAbort();
-    else request.signal.addEventListener("abort", onClientAbort, { once: true });
+    const signal = AbortSignal.any([request.signal, controller.signal]);
 
     const method = request.method;
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
@@ -129,7 +129,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
         headers,
         body,
         redirect: "manual",
-        signal: controller.signal,
+        signal,
         // Needed by Node and Deno for a streamed request body; ignored elsewhere.
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);

@@ -28,6 +28,11 @@ const CLIENT_ONLY = new Set(["host", "content-length", "accept-encoding"]);
 /** The client's credentials: never sent to an MCP upstream (MCP forbids token passthrough). */
 const CLIENT_CREDENTIALS = new Set(["authorization", "cookie"]);
 
+function hasHopByHop(headers: Headers): boolean {
+  for (const name of HOP_BY_HOP) if (headers.has(name)) return true;
+  return false;
+}
+
 function connectionListed(headers: Headers): Set<string> {
   const listed = new Set<string>();
   const value = headers.get("connection");
@@ -78,6 +83,8 @@ export function upstreamRequestHeaders(
 
 /** Headers for the response to the client: the upstream's, less hop-by-hop ones. */
 export function clientResponseHeaders(upstream: Headers): Headers {
+  // The common case, an upstream that sent none of these, needs no copy.
+  if (!upstream.has("connection") && !upstream.has("content-encoding") && !hasHopByHop(upstream)) return upstream;
   const listed = connectionListed(upstream);
   const out = new Headers();
   upstream.forEach((value, name) => {
