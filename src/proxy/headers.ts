@@ -33,10 +33,13 @@ function hasHopByHop(headers: Headers): boolean {
   return false;
 }
 
-function connectionListed(headers: Headers): Set<string> {
-  const listed = new Set<string>();
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionListed(headers: Headers): ReadonlySet<string> {
   const value = headers.get("connection");
-  if (value) for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
+  if (!value) return NONE;
+  const listed = new Set<string>();
+  for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
   return listed;
 }
 
@@ -62,13 +65,21 @@ export function upstreamRequestHeaders(
   keepClientCredentials = false,
 ): Headers {
   const listed = connectionListed(incoming);
-  const out = new Headers();
-  incoming.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || listed.has(name) || extraDrop.has(name)) return;
-    if (!keepClientCredentials && CLIENT_CREDENTIALS.has(name)) return;
-    if (name.startsWith("cf-") || name.startsWith("x-forwarded-")) return;
-    out.set(name, value);
-  });
+  // Copy whole (runtimes copy a native Headers fast), then drop what must not pass.
+  const out = new Headers(incoming);
+  for (const name of incoming.keys()) {
+    if (
+      HOP_BY_HOP.has(name) ||
+      CLIENT_ONLY.has(name) ||
+      listed.has(name) ||
+      extraDrop.has(name) ||
+      (!keepClientCredentials && CLIENT_CREDENTIALS.has(name)) ||
+      name.startsWith("cf-") ||
+      name.startsWith("x-forwarded-")
+    ) {
+      out.delete(name);
+    }
+  }
   const priorFor = incoming.get("x-forwarded-for");
   if (forwarded.clientAddress) {
     out.set("x-forwarded-for", priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress);
