@@ -9,7 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
-import { RUNTIMES, startGateway, TEST_GATEWAY_SECRET, type RunningGateway } from "../helpers/gateways.ts";
+import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
 
 const API = "everything-secure";
@@ -41,14 +41,7 @@ describe.each(RUNTIMES)("consumers on %s", (runtime) => {
   let everything: Running;
   const clients: Client[] = [];
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { "x-tyk-authorization": TEST_GATEWAY_SECRET, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: (await res.json()) as any };
-  };
+  const admin = (method: string, path: string, body?: unknown) => tykAdmin(gw, method, path, body);
 
   async function connect(key: string | undefined, capabilities: Record<string, unknown> = {}) {
     const client = new Client({ name: "consumer-e2e", version: "1.0.0" }, { capabilities });

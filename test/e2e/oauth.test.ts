@@ -30,7 +30,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
-import { RUNTIMES, startGateway, TEST_GATEWAY_SECRET, type RunningGateway } from "../helpers/gateways.ts";
+import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
 
 const AS = "https://as.example.test";
@@ -204,14 +204,7 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
     return fetch(input, init);
   };
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { "x-tyk-authorization": TEST_GATEWAY_SECRET, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: (await res.json()) as any };
-  };
+  const admin = (method: string, path: string, body?: unknown) => tykAdmin(gw, method, path, body);
 
   const initialize = (headers: Record<string, string> = {}, path = "/oauth/mcp") =>
     fetch(`${gw.url}${path}`, {

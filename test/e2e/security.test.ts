@@ -19,7 +19,7 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
-import { RUNTIMES, startGateway, TEST_GATEWAY_SECRET, type RunningGateway } from "../helpers/gateways.ts";
+import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startUpstream, jsonRpcResult, type TestUpstream } from "../helpers/upstream.ts";
 
 const KEY_HEADER = "X-Api-Key";
@@ -89,14 +89,7 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
   /** Every credential handed to a client in this suite: none may ever reach the upstream. */
   const credentials: string[] = [];
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { "x-tyk-authorization": TEST_GATEWAY_SECRET, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: (await res.json()) as any };
-  };
+  const admin = (method: string, path: string, body?: unknown) => tykAdmin(gw, method, path, body);
 
   async function createKey(session: Record<string, unknown>) {
     const created = await admin("POST", "/tyk/keys", session);

@@ -129,3 +129,13 @@ export async function startGateway(
     },
   };
 }
+
+/** Calls the gateway's Gateway API (`/tyk/…`) with the test secret; answers status and JSON. */
+export async function tykAdmin(gw: { url: string }, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${gw.url}${path}`, {
+    method,
+    headers: { "x-tyk-authorization": TEST_GATEWAY_SECRET, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as any };
+}
