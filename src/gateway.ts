@@ -75,15 +75,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const admin = deps.admin;
   if (admin?.settings.enabled) {
-    app.use("*", async function dispatchAdmin(c, next) {
+    app.use("*", function dispatchAdmin(c, next) {
       if (!isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return next();
-      const response = await admin.handler.fetch(c.req.raw);
-      // A write this gateway handled is live on its very next request.
-      if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
-        registry.invalidate();
-        policies.invalidate();
-      }
-      return response;
+      return admin.handler.fetch(c.req.raw).then((response) => {
+        // A write this gateway handled is live on its very next request.
+        if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
+          registry.invalidate();
+          policies.invalidate();
+        }
+        return response;
+      });
     });
   }
   app.use("*", servePrm(registry, deps.publicOrigins));

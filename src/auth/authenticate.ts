@@ -17,7 +17,7 @@
  * `Bearer resource_metadata="…"` (and `scope="…"`) so MCP clients can discover the authorization
  * server. Failure is closed: a store or JWKS that cannot be read denies.
  */
-import type { MiddlewareHandler } from "hono";
+import type { MiddlewareHandler, Next } from "hono";
 import type { ClientCertificateSource, GatewayContext, GatewayEnv, Session } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { bothVisible, consumerVisibility } from "../policy/evaluate.ts";
@@ -88,17 +88,24 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
     return verifier;
   }
 
-  return async function authenticateRequest(c, next) {
+  const NO_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set();
+
+  return function authenticateRequest(c, next) {
     const { route } = c.get("route");
-    const rules = route.rules;
     const auth = route.auth;
-    if (auth?.prm) c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
     if (!auth) {
+      // An open API: no await on the way (each costs a microtask on every request).
       c.set("session", undefined);
-      c.set("visibility", rules);
-      c.set("credentialHeaders", new Set());
+      c.set("visibility", route.rules);
+      c.set("credentialHeaders", NO_CREDENTIAL_HEADERS);
       return next();
     }
+    return authenticateCaller(c, next, route, auth);
+  };
+
+  async function authenticateCaller(c: GatewayContext, next: Next, route: ApiRoute, auth: AuthConfig) {
+    const rules = route.rules;
+    if (auth.prm) c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
     c.set("credentialHeaders", auth.credentialHeaders);
 
     const certificate = options.clientCertificate?.(c);
@@ -202,7 +209,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
     c.set("session", session);
     c.set("visibility", bothVisible(rules, consumerVisibility(decision.grants)));
     return next();
-  };
+  }
 }
 
 /** The `WWW-Authenticate` value for a 403 on a primitive, for OAuth callers (RFC 6750 §3.1). */

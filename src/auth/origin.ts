@@ -45,7 +45,7 @@ export function originAllowed(origin: string, requestHost: string, rule: OriginR
 }
 
 export function checkOrigin(): MiddlewareHandler<GatewayEnv> {
-  return async function checkRequestOrigin(c, next) {
+  return function checkRequestOrigin(c, next) {
     const origin = c.req.header("origin");
     if (origin !== undefined) {
       const host = c.req.header("host") ?? new URL(c.req.url).host;

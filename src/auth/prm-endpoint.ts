@@ -9,7 +9,7 @@
  * The document is public: it is served with `Access-Control-Allow-Origin: *` so browser-based
  * clients can read it. A path that names no proxy with metadata gets the usual 404.
  */
-import type { MiddlewareHandler } from "hono";
+import type { MiddlewareHandler, Next } from "hono";
 import type { GatewayEnv } from "../context.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
@@ -24,9 +24,13 @@ function document(origin: string, route: ApiRoute): Response {
 }
 
 export function servePrm(registry: RouteRegistry, publicOrigins: readonly string[] = []): MiddlewareHandler<GatewayEnv> {
-  return async function serveProtectedResourceMetadata(c, next) {
+  return function serveProtectedResourceMetadata(c, next) {
     const path = c.req.path;
     if ((c.req.method !== "GET" && c.req.method !== "HEAD") || !path.includes(PRM_WELL_KNOWN)) return next();
+    return serve(c, next, path);
+  };
+
+  async function serve(c: Parameters<MiddlewareHandler<GatewayEnv>>[0], next: Next, path: string) {
     const table = await registry.table();
     const origin = (route: ApiRoute) => publicOrigin(c.req.url, route, publicOrigins);
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
@@ -43,5 +47,5 @@ export function servePrm(registry: RouteRegistry, publicOrigins: readonly string
       }
     }
     return next();
-  };
+  }
 }

@@ -15,7 +15,7 @@ import { insufficientScope } from "../auth/authenticate.ts";
 const TYPE_NAME = { tool: "tool", resource: "resource", prompt: "prompt" } as const;
 
 export function authorize(): MiddlewareHandler<GatewayEnv> {
-  return async function authorizeMessage(c, next) {
+  return function authorizeMessage(c, next) {
     const mcp = c.get("mcp");
     if (mcp && mcp.kind !== "response") {
       const visibility = c.get("visibility");

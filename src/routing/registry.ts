@@ -41,6 +41,12 @@ export class RouteRegistry {
     this.#stamp$.invalidate();
   }
 
+  /** The table, without waiting, when its stamp is fresh and it was built from it; else `undefined`. */
+  current(): RouteTable | undefined {
+    const stamp = this.#stamp$.fresh();
+    return stamp !== undefined && this.#table !== undefined && stamp === this.#stamp ? this.#table : undefined;
+  }
+
   /** The current routing table. */
   async table(): Promise<RouteTable> {
     let stamp: string | null;

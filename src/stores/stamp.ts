@@ -28,6 +28,11 @@ export class StampWatch {
     this.#now = now;
   }
 
+  /** The stamp if it is fresh (read within `maxAgeMs`, not invalidated), without waiting; else `undefined`. */
+  fresh(): string | null | undefined {
+    return this.#value !== undefined && this.#now() - this.#readAt < this.#maxAgeMs ? this.#value : undefined;
+  }
+
   /** The stamp, read again when older than `maxAgeMs` or invalidated. */
   async current(): Promise<string | null> {
     if (this.#value !== undefined && this.#now() - this.#readAt < this.#maxAgeMs) return this.#value;
