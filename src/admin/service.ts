@@ -7,7 +7,7 @@
  * concurrent creates and updates all land, and a version map never loses an entry. A write that
  * fails half-way is rolled back, leaving the previous state whole.
  */
-import { apiIdOf, DefinitionRepository, type ApiKind, type StoredApi } from "../definitions/repository.ts";
+import { DefinitionRepository, type ApiKind, type StoredApi } from "../definitions/repository.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { Mutex } from "./mutex.ts";
@@ -263,4 +263,3 @@ function withoutVersion(base: McpDefinition, id: string): McpDefinition {
   return next;
 }
 
-export { apiIdOf };

@@ -24,7 +24,7 @@ import { bothVisible, consumerVisibility } from "../policy/evaluate.ts";
 import { appliedPolicies, isExpired } from "../policy/model.ts";
 import { resolveAccess } from "../policy/resolve.ts";
 import { hashKey, KeyRepository, PolicyCache } from "../policy/store.ts";
-import type { AccessRights, Visibility } from "../policy/types.ts";
+import type { AccessRights } from "../policy/types.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { credentialFrom, type AuthConfig, type AuthScheme } from "./config.ts";
@@ -219,4 +219,3 @@ export function insufficientScope(c: GatewayContext, scope: string | undefined):
   return challenge(c, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
 }
 
-export type { Visibility };
