@@ -91,7 +91,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     const requestUrl = request.url;
     const queryAt = requestUrl.indexOf("?");
     const target = upstreamUrl(match, queryAt === -1 ? "" : requestUrl.slice(queryAt));
-    const headers = upstreamRequestHeaders(
+    const upstreamHeaders = upstreamRequestHeaders(
       request.headers,
       {
         clientAddress: options.clientAddress?.(c),
@@ -103,7 +103,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
       // credential headers above); an MCP upstream never sees them.
       route.kind === "oas",
     );
-    if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
+    if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(upstreamHeaders, route.definition, secrets, fetchUpstream);
 
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
     // One signal for both ways the upstream request ends early: the client went away, or the
@@ -126,7 +126,7 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
     try {
       response = await fetchUpstream(target, {
         method,
-        headers,
+        headers: upstreamHeaders,
         body,
         redirect: "manual",
         signal,
@@ -171,10 +171,9 @@ export function forward(options: ForwardOptions = {}): MiddlewareHandler<Gateway
       };
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
-    return new Response(responseBody, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: clientResponseHeaders(response.headers),
-    });
+    const headers = clientResponseHeaders(response.headers);
+    // Nothing to change: hand the upstream's response on as it is (runtimes pipe it natively).
+    if (responseBody === response.body && headers === response.headers) return response;
+    return new Response(responseBody, { status: response.status, statusText: response.statusText, headers });
   };
 }
