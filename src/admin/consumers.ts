@@ -6,15 +6,22 @@
  * regenerate), and never again. Policies are validated with the reference's MCP rules against the
  * stored APIs (`src/policy/model.ts`).
  */
-import { DefinitionRepository, type ApiKind } from "../definitions/repository.ts";
+import { DefinitionRepository, isSafeId, type ApiKind } from "../definitions/repository.ts";
 import { appliedPolicies, checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
 import { hashKey, isKeyHash, KeyRepository, newKey, PolicyRepository } from "../policy/store.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import type { Mutex } from "./mutex.ts";
-import { checkApiId } from "./validate.ts";
 
 export type ConsumerFailure = { ok: false; code: "invalid" | "not_found" | "id_mismatch" | "already_exists"; message: string };
 export type ConsumerOutcome<T> = { ok: true; value: T } | ConsumerFailure;
+
+/** HTTP status per failure; the same on the Gateway API and the Dashboard API. */
+export const CONSUMER_FAILURE_STATUS: Record<ConsumerFailure["code"], number> = {
+  invalid: 400,
+  id_mismatch: 400,
+  already_exists: 400,
+  not_found: 404,
+};
 
 const fail = (code: ConsumerFailure["code"], message: string): ConsumerFailure => ({ ok: false, code, message });
 
@@ -54,7 +61,7 @@ export class ConsumerService {
   }
 
   async getPolicy(id: string): Promise<ConsumerOutcome<Policy>> {
-    if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+    if (!isSafeId(id)) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
     const policy = await this.#policies.get(id);
     return policy ? { ok: true, value: policy } : fail("not_found", `Policy "${id}" not found`);
   }
@@ -64,7 +71,7 @@ export class ConsumerService {
       const checked = checkPolicy(body, await this.#kinds());
       if (!checked.ok) return fail("invalid", checked.message);
       const id = checked.value.id || checked.value._id || crypto.randomUUID().replace(/-/g, "");
-      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}": use letters, digits, ".", "_" or "-"`);
+      if (!isSafeId(id)) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}": use letters, digits, ".", "_" or "-"`);
       if (await this.#policies.get(id)) return fail("already_exists", `Policy with ID "${id}" already exists`);
       await this.#policies.put(id, withDefaults(checked.value));
       return { ok: true, value: id };
@@ -73,7 +80,7 @@ export class ConsumerService {
 
   updatePolicy(id: string, body: unknown): Promise<ConsumerOutcome<string>> {
     return this.#mutex.run(async () => {
-      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+      if (!isSafeId(id)) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
       const checked = checkPolicy(body, await this.#kinds());
       if (!checked.ok) return fail("invalid", checked.message);
       const bodyId = checked.value.id || checked.value._id;
@@ -86,7 +93,7 @@ export class ConsumerService {
 
   deletePolicy(id: string): Promise<ConsumerOutcome<string>> {
     return this.#mutex.run(async () => {
-      if (!checkApiId(id).ok) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
+      if (!isSafeId(id)) return fail("invalid", `Invalid policy ID "${id.slice(0, 80)}"`);
       if (!(await this.#policies.get(id))) return fail("not_found", `Policy "${id}" not found`);
       await this.#policies.delete(id);
       return { ok: true, value: id };

@@ -10,7 +10,7 @@ import { Hono, type Context } from "hono";
 import type { ApiKind } from "../definitions/repository.ts";
 import { adminAuth } from "./auth.ts";
 import { readAdminBody } from "./body.ts";
-import type { ConsumerFailure, ConsumerService } from "./consumers.ts";
+import { CONSUMER_FAILURE_STATUS, type ConsumerFailure, type ConsumerService } from "./consumers.ts";
 import type { ApiService, Failure, FailureCode } from "./service.ts";
 
 export interface GatewayApiOptions {
@@ -50,8 +50,7 @@ const error = (c: Context, status: number, message: string) =>
 
 const failed = (c: Context, op: Operation, failure: Failure) => error(c, STATUS[op][failure.code] ?? 400, failure.message);
 
-const CONSUMER_STATUS: Record<ConsumerFailure["code"], number> = { invalid: 400, id_mismatch: 400, already_exists: 400, not_found: 404 };
-const consumerFailed = (c: Context, failure: ConsumerFailure) => error(c, CONSUMER_STATUS[failure.code], failure.message);
+const consumerFailed = (c: Context, failure: ConsumerFailure) => error(c, CONSUMER_FAILURE_STATUS[failure.code], failure.message);
 
 function forbidden(): Response {
   return Response.json(

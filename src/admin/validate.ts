@@ -19,16 +19,13 @@
  */
 import { validateDefinition, type McpDefinition } from "../definitions/schema.ts";
 import { normaliseListenPath } from "../routing/route-table.ts";
-import type { ApiKind } from "../definitions/repository.ts";
+import { isSafeId, type ApiKind } from "../definitions/repository.ts";
 
 export type Invalid = { ok: false; message: string };
 export type Checked<T> = { ok: true; value: T } | Invalid;
 
-/** API ids: letters, digits, `.`, `_`, `-`; not `.` or `..`; at most 128 characters. */
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-
 export function checkApiId(id: string): Checked<string> {
-  if (!ID_PATTERN.test(id) || id === "." || id === "..") {
+  if (!isSafeId(id)) {
     return {
       ok: false,
       message: `Invalid API ID "${truncate(id)}": use 1-128 letters, digits, ".", "_" or "-" (no path separators or traversal)`,

@@ -25,6 +25,11 @@ export interface StoredApi {
   definition: McpDefinition;
 }
 
+/** API and policy ids: 1-128 letters, digits, `.`, `_`, `-`, and not `.` or `..` (safe as a store key and a path segment). */
+export function isSafeId(id: string): boolean {
+  return /^[A-Za-z0-9._-]{1,128}$/.test(id) && id !== "." && id !== "..";
+}
+
 /** The API id of a definition (`x-tyk-api-gateway.info.id`). */
 export function apiIdOf(definition: McpDefinition): string | undefined {
   return definition["x-tyk-api-gateway"].info.id;

@@ -4,7 +4,7 @@
  */
 import { checkPolicy } from "../policy/model.ts";
 import { POLICIES_VERSION_KEY, POLICY_PREFIX } from "../policy/store.ts";
-import { apiKey, APIS_VERSION_KEY, newStamp, type ApiKind } from "./repository.ts";
+import { apiKey, APIS_VERSION_KEY, isSafeId, newStamp, type ApiKind } from "./repository.ts";
 import { validateDefinition, type McpDefinition } from "./schema.ts";
 
 export interface SeedEntry {
@@ -33,7 +33,7 @@ export function seedEntries(documents: ReadonlyArray<readonly [string, unknown, 
     const definition: McpDefinition = result.definition;
     const info = definition["x-tyk-api-gateway"].info;
     const id = info.id ?? source.replace(/\.(json|ya?ml)$/i, "");
-    if (!/^[A-Za-z0-9._-]+$/.test(id)) {
+    if (!isSafeId(id)) {
       problems.push(`${source}: API id "${id}" may contain only letters, digits, ".", "_" and "-"`);
       continue;
     }
@@ -72,7 +72,7 @@ export function policySeedEntries(
       continue;
     }
     const id = checked.value.id ?? source.replace(/\.(json|ya?ml)$/i, "");
-    if (!/^[A-Za-z0-9._-]+$/.test(id)) {
+    if (!isSafeId(id)) {
       problems.push(`${source}: policy id "${id}" may contain only letters, digits, ".", "_" and "-"`);
       continue;
     }
