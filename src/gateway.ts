@@ -3,23 +3,25 @@
  * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
  * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * The request path, in order: (admin dispatch) → route → checkOrigin → authenticate → readMessage
- * → authorize → forward (with discovery filtering). `app.onError` is the one place an error
- * becomes a response.
+ * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → authenticate
+ * → readMessage → authorize → forward (with discovery filtering). Each step is a function of its
+ * own module that reads and sets the typed context (`c.get` / `c.set`); they run inside one Hono
+ * handler. `app.onError` is the one place an error becomes a response.
  */
 import { Hono } from "hono";
-import { authenticate } from "./auth/authenticate.ts";
+import { authenticator } from "./auth/authenticate.ts";
 import { checkOrigin } from "./auth/origin.ts";
-import { servePrm } from "./auth/prm-endpoint.ts";
-import type { ClientAddress, ClientCertificateSource, GatewayEnv } from "./context.ts";
+import { isPrmRequest, prmServer } from "./auth/prm-endpoint.ts";
+import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv } from "./context.ts";
 import { authorize } from "./policy/authorize.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
 import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
 import { readMessage } from "./mcp/read-message.ts";
-import { forward } from "./proxy/forward.ts";
+import { forwarder } from "./proxy/forward.ts";
 import { RouteRegistry } from "./routing/registry.ts";
-import { route } from "./routing/route.ts";
+import { routeRequest } from "./routing/route.ts";
+import type { ApiRoute, RouteTable } from "./routing/route-table.ts";
 import type { KeyValueStore } from "./stores/types.ts";
 import { isAdminRequest, type Admin, type AdminSettings } from "./admin/admin.ts";
 
@@ -71,48 +73,69 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
   });
   const policies = new PolicyCache(deps.store, maxAgeMs);
-  const app = new Hono<GatewayEnv>();
+  const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
+  const serveMetadata = prmServer(registry, deps.publicOrigins);
+  const authenticate = authenticator({
+    store: deps.store,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
+    ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
+    policies,
+  });
+  const forward = forwarder({
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
+    ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
+    ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
+  });
 
-  const admin = deps.admin;
-  if (admin?.settings.enabled) {
-    app.use("*", function dispatchAdmin(c, next) {
-      if (!isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return next();
-      return admin.handler.fetch(c.req.raw).then((response) => {
-        // A write this gateway handled is live on its very next request.
-        if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
-          registry.invalidate();
-          policies.invalidate();
-        }
-        return response;
-      });
+  function dispatchAdmin(c: GatewayContext, handler: Admin): Promise<Response> {
+    return handler.fetch(c.req.raw).then((response) => {
+      // A write this gateway handled is live on its very next request.
+      if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
+        registry.invalidate();
+        policies.invalidate();
+      }
+      return response;
     });
   }
-  app.use("*", servePrm(registry, deps.publicOrigins));
-  app.use("*", route(registry));
-  app.use("*", checkOrigin());
-  app.use(
-    "*",
-    authenticate({
-      store: deps.store,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
-      ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
-      policies,
-    }),
-  );
-  app.use("*", readMessage());
-  app.use("*", authorize());
-  app.all(
-    "*",
-    forward({
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
-      ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
-      ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
-      ...(deps.secrets ? { secrets: deps.secrets } : {}),
-      onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
-    }),
-  );
+
+  // The request path after routing. Each step returns a promise only when it has to wait, so an
+  // open API's request reaches the upstream after one wait (the body) instead of one per step.
+  function proxy(c: GatewayContext, table: RouteTable): Promise<Response> {
+    const { route } = routeRequest(table, c);
+    checkOrigin(c, route);
+    const authenticated = authenticate(c, route);
+    return authenticated ? authenticated.then(() => afterAuthentication(c, route)) : afterAuthentication(c, route);
+  }
+
+  function afterAuthentication(c: GatewayContext, route: ApiRoute): Promise<Response> {
+    const read = readMessage(c, route);
+    if (read) {
+      return read.then(() => {
+        authorize(c);
+        return forward(c);
+      });
+    }
+    authorize(c);
+    return forward(c);
+  }
+
+  function routeAndProxy(c: GatewayContext): Promise<Response> {
+    // Without a wait when the table is fresh: each await on the request path costs a microtask.
+    const table = registry.current();
+    return table ? proxy(c, table) : registry.table().then((t) => proxy(c, t));
+  }
+
+  const app = new Hono<GatewayEnv>();
+  // One handler for every request: Hono calls a lone handler directly, with no middleware chain.
+  app.all("*", function handleRequest(c) {
+    if (admin && isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return dispatchAdmin(c, admin.handler);
+    if (isPrmRequest(c)) return serveMetadata(c).then((document) => document ?? routeAndProxy(c));
+    return routeAndProxy(c);
+  });
 
   app.onError((error, c) => {
     if (error instanceof GatewayError) {

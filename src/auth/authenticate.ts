@@ -17,8 +17,7 @@
  * `Bearer resource_metadata="…"` (and `scope="…"`) so MCP clients can discover the authorization
  * server. Failure is closed: a store or JWKS that cannot be read denies.
  */
-import type { MiddlewareHandler, Next } from "hono";
-import type { ClientCertificateSource, GatewayContext, GatewayEnv, Session } from "../context.ts";
+import type { ClientCertificateSource, GatewayContext, Session } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { bothVisible, consumerVisibility } from "../policy/evaluate.ts";
 import { appliedPolicies, isExpired } from "../policy/model.ts";
@@ -69,7 +68,13 @@ function challenge(c: GatewayContext, auth: AuthConfig, extra: { error?: string;
 /** Compiled per route: the JWT verifiers of its schemes. */
 const verifiers = new WeakMap<ApiRoute, Map<string, JwtVerifier>>();
 
-export function authenticate(options: AuthenticateOptions): MiddlewareHandler<GatewayEnv> {
+/**
+ * The authentication step: sets `session`, `visibility` and `credentialHeaders` (and
+ * `publicOrigin` with PRM) on the context, or throws the 401/403/503. Synchronous on an open API.
+ */
+export type Authenticate = (c: GatewayContext, route: ApiRoute) => void | Promise<void>;
+
+export function authenticator(options: AuthenticateOptions): Authenticate {
   const keys = new KeyRepository(options.store);
   const policies = options.policies ?? new PolicyCache(options.store);
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -90,20 +95,19 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
 
   const NO_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set();
 
-  return function authenticateRequest(c, next) {
-    const { route } = c.get("route");
+  return function authenticateRequest(c, route) {
     const auth = route.auth;
     if (!auth) {
       // An open API: no await on the way (each costs a microtask on every request).
       c.set("session", undefined);
       c.set("visibility", route.rules);
       c.set("credentialHeaders", NO_CREDENTIAL_HEADERS);
-      return next();
+      return;
     }
-    return authenticateCaller(c, next, route, auth);
+    return authenticateCaller(c, route, auth);
   };
 
-  async function authenticateCaller(c: GatewayContext, next: Next, route: ApiRoute, auth: AuthConfig) {
+  async function authenticateCaller(c: GatewayContext, route: ApiRoute, auth: AuthConfig): Promise<void> {
     const rules = route.rules;
     if (auth.prm) c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
     c.set("credentialHeaders", auth.credentialHeaders);
@@ -120,7 +124,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
     if (auth.schemes.length === 0 && !route.definition["x-tyk-api-gateway"].server.authentication?.enabled) {
       c.set("session", undefined);
       c.set("visibility", rules);
-      return next();
+      return;
     }
 
     let session: Session | undefined;
@@ -208,7 +212,6 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ga
 
     c.set("session", session);
     c.set("visibility", bothVisible(rules, consumerVisibility(decision.grants)));
-    return next();
   }
 }
 

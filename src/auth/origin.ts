@@ -7,10 +7,10 @@
  * request itself came to a loopback host (a local tool such as the MCP Inspector; a rebinding attack
  * shows its own, non-loopback origin). A request without `Origin` (not from a browser) passes.
  */
-import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../context.ts";
+import type { GatewayContext } from "../context.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
+import type { ApiRoute } from "../routing/route-table.ts";
 
 export interface OriginRule {
   any: boolean;
@@ -44,15 +44,15 @@ export function originAllowed(origin: string, requestHost: string, rule: OriginR
   return isLoopback(url.hostname) && isLoopback(hostname);
 }
 
-export function checkOrigin(): MiddlewareHandler<GatewayEnv> {
-  return function checkRequestOrigin(c, next) {
-    const origin = c.req.header("origin");
-    if (origin !== undefined) {
-      const host = c.req.header("host") ?? new URL(c.req.url).host;
-      if (!originAllowed(origin, host, c.get("route").route.origins)) {
-        throw new GatewayError(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server");
-      }
-    }
-    return next();
-  };
+/**
+ * The Origin check of the request path: throws 403 when the request carries an `Origin` that may
+ * not call `route`. A request without `Origin` (not from a browser) passes.
+ */
+export function checkOrigin(c: GatewayContext, route: ApiRoute): void {
+  const origin = c.req.header("origin");
+  if (origin === undefined) return;
+  const host = c.req.header("host") ?? new URL(c.req.url).host;
+  if (!originAllowed(origin, host, route.origins)) {
+    throw new GatewayError(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server");
+  }
 }

@@ -9,8 +9,7 @@
  * The document is public: it is served with `Access-Control-Allow-Origin: *` so browser-based
  * clients can read it. A path that names no proxy with metadata gets the usual 404.
  */
-import type { MiddlewareHandler, Next } from "hono";
-import type { GatewayEnv } from "../context.ts";
+import type { GatewayContext } from "../context.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
@@ -23,21 +22,25 @@ function document(origin: string, route: ApiRoute): Response {
   });
 }
 
-export function servePrm(registry: RouteRegistry, publicOrigins: readonly string[] = []): MiddlewareHandler<GatewayEnv> {
-  return function serveProtectedResourceMetadata(c, next) {
-    const path = c.req.path;
-    if ((c.req.method !== "GET" && c.req.method !== "HEAD") || !path.includes(PRM_WELL_KNOWN)) return next();
-    return serve(c, next, path);
-  };
+/** Whether the request asks for Protected Resource Metadata (a GET or HEAD on a well-known path). */
+export function isPrmRequest(c: GatewayContext): boolean {
+  return (c.req.method === "GET" || c.req.method === "HEAD") && c.req.path.includes(PRM_WELL_KNOWN);
+}
 
-  async function serve(c: Parameters<MiddlewareHandler<GatewayEnv>>[0], next: Next, path: string) {
+/**
+ * Serves a PRM request ({@link isPrmRequest}): the document, or `undefined` when the path names no
+ * proxy with metadata (the request then routes like any other).
+ */
+export function prmServer(registry: RouteRegistry, publicOrigins: readonly string[] = []): (c: GatewayContext) => Promise<Response | undefined> {
+  return async function serveProtectedResourceMetadata(c) {
+    const path = c.req.path;
     const table = await registry.table();
     const origin = (route: ApiRoute) => publicOrigin(c.req.url, route, publicOrigins);
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
     if (path.startsWith(`${PRM_WELL_KNOWN}/`)) {
       const match = table.match(path.slice(PRM_WELL_KNOWN.length));
       if (match?.route.auth?.prm && match.route.kind === "mcp") return document(origin(match.route), match.route);
-      return next();
+      return undefined;
     }
     // Under the listen path: /<listen path>/.well-known/oauth-protected-resource
     if (path.endsWith(PRM_WELL_KNOWN)) {
@@ -46,6 +49,6 @@ export function servePrm(registry: RouteRegistry, publicOrigins: readonly string
         return document(origin(match.route), match.route);
       }
     }
-    return next();
-  }
+    return undefined;
+  };
 }

@@ -8,8 +8,8 @@
  * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a malformed
  * message never reaches the upstream.
  */
-import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../context.ts";
+import type { GatewayContext } from "../context.ts";
+import type { ApiRoute } from "../routing/route-table.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { parseMessage } from "./jsonrpc.ts";
 import { decodeUtf8, readBody } from "./read-body.ts";
@@ -45,33 +45,25 @@ function acceptsJsonAndSse(accept: string): boolean {
   return verdict;
 }
 
-export function readMessage(): MiddlewareHandler<GatewayEnv> {
-  return async function readJsonRpcMessage(c, next) {
-    if (c.req.method !== "POST" || c.get("route").route.kind !== "mcp") {
-      c.set("mcp", undefined);
-      c.set("body", undefined);
-      return next();
-    }
-    const headers = c.req.raw.headers;
-    if (!isJsonContentType(headers.get("content-type"))) {
-      throw new GatewayError(
-        ErrorCode.Rejected,
-        415,
-        "Unsupported Media Type: an MCP POST must have Content-Type: application/json",
-      );
-    }
-    const accept = headers.get("accept") ?? "";
-    if (!acceptsJsonAndSse(accept)) {
-      throw new GatewayError(
-        ErrorCode.Rejected,
-        406,
-        "Not Acceptable: an MCP POST must accept both application/json and text/event-stream",
-      );
-    }
-    const bytes = await readBody(c.req.raw, c.get("route").route.maxBodyBytes);
-    const message = parseMessage(decodeUtf8(bytes));
-    c.set("mcp", message);
+/**
+ * The read step: on an MCP POST, checks the transport headers, reads the body and sets `mcp` and
+ * `body` on the context. Synchronous (nothing to read) for other methods and plain OAS APIs.
+ */
+export function readMessage(c: GatewayContext, route: ApiRoute): void | Promise<void> {
+  if (c.req.method !== "POST" || route.kind !== "mcp") {
+    c.set("mcp", undefined);
+    c.set("body", undefined);
+    return;
+  }
+  const headers = c.req.raw.headers;
+  if (!isJsonContentType(headers.get("content-type"))) {
+    throw new GatewayError(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json");
+  }
+  if (!acceptsJsonAndSse(headers.get("accept") ?? "")) {
+    throw new GatewayError(ErrorCode.Rejected, 406, "Not Acceptable: an MCP POST must accept both application/json and text/event-stream");
+  }
+  return readBody(c.req.raw, route.maxBodyBytes).then((bytes) => {
+    c.set("mcp", parseMessage(decodeUtf8(bytes)));
     c.set("body", bytes);
-    return next();
-  };
+  });
 }

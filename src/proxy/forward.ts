@@ -13,8 +13,7 @@
  *   not SSE): -32004 with 502. Every other upstream answer, errors included, passes untouched.
  * - Redirects are not followed: a 3xx goes back to the client as the upstream sent it.
  */
-import type { MiddlewareHandler } from "hono";
-import type { ClientAddress, GatewayEnv } from "../context.ts";
+import type { ClientAddress, GatewayContext } from "../context.ts";
 import { ErrorCode, errorBody, errors, GatewayError } from "../errors.ts";
 import { guardSseStream } from "../mcp/sse-guard.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
@@ -75,15 +74,17 @@ function isJsonRpcBody(contentType: string | null): boolean {
   return type === "application/json" || type === "text/event-stream";
 }
 
-/** The forward step: the last handler of the request path. */
-export function forward(options: ForwardOptions = {}): MiddlewareHandler<GatewayEnv> {
+/** The forward step, the last of the request path: the upstream's answer, for the client. */
+export type Forward = (c: GatewayContext) => Promise<Response>;
+
+export function forwarder(options: ForwardOptions = {}): Forward {
   const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
   const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
 
-  return async function forwardToUpstream(c) {
+  return async function forwardToUpstream(c: GatewayContext): Promise<Response> {
     const match = c.get("route");
     const { route } = match;
     const request = c.req.raw;
