@@ -8,7 +8,8 @@
  * - Timeout: the time until the upstream's response headers, from the primitive's
  *   `enforceTimeout`, else the operation's, else the gateway default (30 s). A stream that has
  *   started stays open as long as both ends want it. Past the timeout: -32004 with 504.
- * - A client that disconnects aborts the upstream request.
+ * - A client that disconnects aborts the upstream request (see `deadline.ts`), or, once the answer
+ *   streams, cancels its body.
  * - Upstream unreachable: -32004 with 502. An upstream 5xx whose body is not JSON-RPC (not JSON,
  *   not SSE): -32004 with 502. Every other upstream answer, errors included, passes untouched.
  * - Redirects are not followed: a 3xx goes back to the client as the upstream sent it.
@@ -21,6 +22,7 @@ import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { UpstreamDeadline } from "./deadline.ts";
 import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
 export interface ForwardOptions {
@@ -107,15 +109,9 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(upstreamHeaders, route.definition, secrets, fetchUpstream);
 
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
-    // One signal for both ways the upstream request ends early: the client went away, or the
-    // upstream did not answer in time (the timer is cleared once the response head arrives).
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error("upstream timeout"));
-    }, seconds * 1000);
-    const signal = AbortSignal.any([request.signal, controller.signal]);
+    // Ends the upstream request early: past the timeout (until the response head arrives), or once
+    // the client has gone.
+    const deadline = new UpstreamDeadline(request, seconds * 1000);
 
     const method = request.method;
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
@@ -130,20 +126,22 @@ export function forwarder(options: ForwardOptions = {}): Forward {
         headers: upstreamHeaders,
         body,
         redirect: "manual",
-        signal,
+        signal: deadline.signal,
         // Needed by Node and Deno for a streamed request body; ignored elsewhere.
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);
     } catch (cause) {
-      clearTimeout(timer);
-      if (timedOut) throw errors.upstreamTimeout(seconds);
-      if (request.signal.aborted) throw new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
+      deadline.settle();
+      if (deadline.timedOut) throw errors.upstreamTimeout(seconds);
+      if (deadline.clientGone) throw new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
       onUpstreamError(cause, route);
       throw errors.upstreamUnavailable(undefined, cause);
     }
-    clearTimeout(timer);
-
     const contentType = response.headers.get("content-type");
+    const isSse = contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
+    // A stream may last long: the client's leaving must end it on every runtime.
+    deadline.settle({ followClient: isSse });
+
     if (response.status >= 500 && !isJsonRpcBody(contentType)) {
       await response.body?.cancel().catch(() => {});
       onUpstreamError(new Error(`HTTP ${response.status}`), route);
@@ -160,7 +158,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     }
 
     let responseBody = response.body;
-    if (responseBody && contentType?.toLowerCase().startsWith("text/event-stream")) {
+    if (responseBody && isSse) {
       const answersRequest = mcp?.kind === "request";
       const errorEvent = answersRequest
         ? errorBody(new GatewayError(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"), mcp.id)

@@ -1,0 +1,114 @@
+/**
+ * Transport behaviour that depends on the runtime, on workerd, Bun and Deno: a client that goes
+ * away cancels the upstream request (while the upstream has not answered yet, and while its answer
+ * streams), the upstream timeout, and SSE events passed on as they come.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { mcpDefinition } from "../helpers/definitions.ts";
+import { RUNTIMES, startGateway, type RunningGateway } from "../helpers/gateways.ts";
+import { startUpstream, type TestUpstream } from "../helpers/upstream.ts";
+
+const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
+
+describe.each(RUNTIMES)("transport on %s", (runtime) => {
+  let gw: RunningGateway;
+  let up: TestUpstream;
+
+  beforeAll(async () => {
+    up = await startUpstream();
+    gw = await startGateway(runtime, [mcpDefinition({ id: "t", listenPath: "/t/", upstream: up.url })], { upstreamTimeoutSeconds: 2 });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await up?.stop();
+  });
+
+  // Local workerd does not tell a Worker that its client left before the response began
+  // (`request.signal` does not fire, with or without Miniflare's entry worker in front), so there
+  // the upstream request runs to its timeout.
+  test.skipIf(runtime === "workers")("a client that leaves before the upstream answers cancels the upstream request", async () => {
+    const before = up.aborted;
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    up.handle(() => arrived()); // never answers
+    const controller = new AbortController();
+    const pending = fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(1), signal: controller.signal });
+    await reached;
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    // Well before the 2 s timeout would end it.
+    await expect.poll(() => up.aborted, { timeout: 1500, interval: 20 }).toBeGreaterThan(before);
+  });
+
+  test("a client that leaves while the answer streams cancels the upstream request", async () => {
+    const before = up.aborted;
+    up.handle((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n');
+      // A live stream: an event now and then, never an end. (Local workerd notices a client that
+      // left only when it next writes to it.)
+      const timer = setInterval(() => res.write(": keep-alive\n\n"), 100);
+      res.on("close", () => clearInterval(timer));
+    });
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(2), signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (!seen.includes("notifications/progress")) seen += decoder.decode((await reader.read()).value);
+    controller.abort();
+    await expect.poll(() => up.aborted, { timeout: 1500, interval: 20 }).toBeGreaterThan(before);
+  });
+
+  test("a slow upstream answer that arrives in time is passed on", async () => {
+    up.handle((_req, res, body) => {
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: JSON.parse(body).id, result: { slow: true } }));
+      }, 300);
+    });
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(3) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ jsonrpc: "2.0", id: 3, result: { slow: true } });
+  });
+
+  test("an upstream past the timeout gets -32004 with 504, and its request is cancelled", async () => {
+    const before = up.aborted;
+    up.handle(() => {});
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(4) });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", id: 4, error: { code: -32004, data: { http_code: 504 } } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    await expect.poll(() => up.aborted, { timeout: 1500, interval: 20 }).toBeGreaterThan(before);
+  }, 10_000);
+
+  test("each SSE event reaches the client when the upstream sends it", async () => {
+    up.handle(async (_req, res, body) => {
+      const id = JSON.parse(body).id;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (let i = 1; i <= 3; i++) {
+        res.write(`event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${i}}}\n\n`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      res.end(`event: message\ndata: {"jsonrpc":"2.0","id":${id},"result":{}}\n\n`);
+    });
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(5) });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"progress":1')) text += decoder.decode((await reader.read()).value);
+    // The first event arrives long before the last is sent (450 ms later).
+    expect(Date.now() - started).toBeLessThan(300);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text).toContain('"progress":3');
+    expect(text).toContain('"id":5');
+  });
+});
