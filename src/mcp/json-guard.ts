@@ -189,11 +189,38 @@ export function countKeys(value: unknown): number {
   return count;
 }
 
+/** Whether a name has no ASCII capital (`A`–`Z`); a name with other cased letters is left to the full check. */
+function isLowerAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether an object's keys are all lower-case ASCII (so no two can differ only in case: equal
+ * names were already counted), else whether its keys fold to distinct names.
+ */
 function foldsApart(obj: unknown): boolean {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return true;
+  let lower = true;
+  for (const key in obj) {
+    if (!isLowerAscii(key)) {
+      lower = false;
+      break;
+    }
+  }
+  if (lower) return true;
   const keys = Object.keys(obj);
-  if (keys.length < 2) return true;
   return new Set(keys.map((k) => k.toLowerCase())).size === keys.length;
+}
+
+/** Whether every key of `obj` (an object, or nothing) is lower-case ASCII. */
+export function hasLowerAsciiKeys(obj: unknown): boolean {
+  if (obj === null || typeof obj !== "object") return true;
+  for (const key in obj) if (!isLowerAscii(key)) return false;
+  return true;
 }
 
 /**

@@ -15,7 +15,7 @@
  * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …).
  */
 import { errors, GatewayError, type JsonRpcId } from "../errors.ts";
-import { findAmbiguousMember, isUnambiguous } from "./json-guard.ts";
+import { findAmbiguousMember, hasLowerAsciiKeys, isUnambiguous } from "./json-guard.ts";
 
 export type PrimitiveType = "tool" | "resource" | "prompt";
 
@@ -158,6 +158,8 @@ function classifyTarget(
 }
 
 function rejectOddCase(obj: Record<string, unknown>, members: readonly string[], where: string): void {
+  // The common case: every key lower-case ASCII, so none is an odd-case spelling of a member.
+  if (hasLowerAsciiKeys(obj)) return;
   for (const key of Object.keys(obj)) {
     const lower = key.toLowerCase();
     if (key !== lower || !members.includes(key)) {

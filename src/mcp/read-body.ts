@@ -52,16 +52,23 @@ export async function readBody(request: Request, limit = DEFAULT_MAX_BODY_BYTES)
   return out;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder("utf-8");
+const strict = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Decodes a body as UTF-8 text.
  *
+ * The lenient decoder is several times faster than the fatal one on some runtimes (Bun); it marks
+ * invalid bytes with U+FFFD, so only a text that contains U+FFFD (an invalid body, or a valid one
+ * that spells U+FFFD itself) is decoded again strictly, to tell the two apart.
+ *
  * @throws GatewayError -32700 when the bytes are not valid UTF-8
  */
 export function decodeUtf8(bytes: Uint8Array): string {
+  const text = lenient.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
   try {
-    return decoder.decode(bytes);
+    return strict.decode(bytes);
   } catch {
     throw errors.parse("Parse error: the body is not valid UTF-8");
   }

@@ -13,7 +13,15 @@
  */
 export const DEFAULT_LINK_AFTER_MS = 50;
 
-export class UpstreamDeadline {
+// Module-level timer callbacks (the deadline comes as the timer's argument): no closure per request.
+function expire(deadline: UpstreamDeadline): void {
+  deadline.expire();
+}
+function link(deadline: UpstreamDeadline): void {
+  deadline.link();
+}
+
+export class UpstreamDeadline implements EventListenerObject {
   readonly #controller = new AbortController();
   readonly #client: { readonly signal: AbortSignal };
   readonly #timeoutMs: number;
@@ -30,7 +38,7 @@ export class UpstreamDeadline {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
     this.#linkAfterMs = linkAfterMs;
-    this.#timer = timeoutMs <= linkAfterMs ? setTimeout(this.#expire, timeoutMs) : setTimeout(this.#link, linkAfterMs);
+    this.#timer = timeoutMs <= linkAfterMs ? setTimeout(expire, timeoutMs, this) : setTimeout(link, linkAfterMs, this);
   }
 
   /** The signal to give the upstream `fetch`. */
@@ -56,32 +64,35 @@ export class UpstreamDeadline {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (options?.followClient) {
-      if (!this.#linked) this.#link();
+      if (!this.#linked) this.link();
     } else if (this.#linked) {
       this.#linked = false;
-      this.#client.signal.removeEventListener("abort", this.#onClientAbort);
+      this.#client.signal.removeEventListener("abort", this);
     }
   }
 
-  readonly #expire = (): void => {
+  /** The timeout has passed (timer callback). */
+  expire(): void {
     this.#timedOut = true;
     this.#controller.abort(new Error("upstream timeout"));
-  };
+  }
 
-  readonly #onClientAbort = (): void => {
+  /** The client's signal aborted (this object is its listener). */
+  handleEvent(): void {
     clearTimeout(this.#timer);
     this.#controller.abort(this.#client.signal.reason);
-  };
+  }
 
-  readonly #link = (): void => {
+  /** Ties the upstream request to the client's signal (timer callback, or a stream that starts). */
+  link(): void {
     const client = this.#client.signal;
     if (client.aborted) {
       this.#controller.abort(client.reason);
       return;
     }
     this.#linked = true;
-    client.addEventListener("abort", this.#onClientAbort, { once: true });
+    client.addEventListener("abort", this, { once: true });
     // Still waiting for the head (not settled): the rest of the timeout.
-    if (this.#timer !== undefined) this.#timer = setTimeout(this.#expire, this.#timeoutMs - this.#linkAfterMs);
-  };
+    if (this.#timer !== undefined) this.#timer = setTimeout(expire, this.#timeoutMs - this.#linkAfterMs, this);
+  }
 }

@@ -97,11 +97,9 @@ export function clientResponseHeaders(upstream: Headers): Headers {
   // The common case, an upstream that sent none of these, needs no copy.
   if (!upstream.has("connection") && !upstream.has("content-encoding") && !hasHopByHop(upstream)) return upstream;
   const listed = connectionListed(upstream);
-  const out = new Headers();
-  upstream.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || listed.has(name)) return;
-    out.append(name, value);
-  });
+  // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
+  const out = new Headers(upstream);
+  for (const name of upstream.keys()) if (HOP_BY_HOP.has(name) || listed.has(name)) out.delete(name);
   // A body the runtime already decoded must not be labelled as encoded.
   if (out.has("content-encoding")) {
     out.delete("content-encoding");

@@ -57,4 +57,14 @@ describe("reading a body within the size limit", () => {
     })();
     expect(error?.code).toBe(-32700);
   });
+
+  test("valid UTF-8 that spells U+FFFD itself decodes unchanged", () => {
+    const text = '{"text":"\uFFFD and \u00e9"}';
+    expect(decodeUtf8(new TextEncoder().encode(text))).toBe(text);
+  });
+
+  test("invalid UTF-8 next to a real U+FFFD is still a parse error", () => {
+    const bytes = new Uint8Array([...new TextEncoder().encode('{"a":"\uFFFD"'), 0xc3, 0x28, 0x7d]);
+    expect(() => decodeUtf8(bytes)).toThrow(expect.objectContaining({ code: -32700 }));
+  });
 });

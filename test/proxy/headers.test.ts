@@ -87,6 +87,15 @@ describe("headers back to the client", () => {
     expect(out.has("transfer-encoding")).toBe(false);
   });
 
+  test("headers the Connection header names are dropped; every Set-Cookie is kept apart", () => {
+    const upstream = new Headers({ connection: "keep-alive, X-Hop", "keep-alive": "timeout=5", "x-hop": "1", "x-stay": "2" });
+    upstream.append("set-cookie", "a=1; Path=/");
+    upstream.append("set-cookie", "b=2; Path=/");
+    const out = clientResponseHeaders(upstream);
+    expect([...out.keys()].sort()).toEqual(["set-cookie", "set-cookie", "x-stay"].sort());
+    expect(out.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+  });
+
   test("an encoding the runtime already decoded is not claimed", () => {
     const out = clientResponseHeaders(new Headers({ "content-encoding": "gzip", "content-length": "12" }));
     expect(out.has("content-encoding")).toBe(false);
