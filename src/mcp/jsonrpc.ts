@@ -32,8 +32,6 @@ export interface McpMessage {
   primitiveType: PrimitiveType | "";
   /** `mcp_primitive_name`, or `""`. */
   primitiveName: string;
-  /** The parsed message. */
-  message: Record<string, unknown>;
 }
 
 /** Member names the gateway reads; an odd-case spelling of one of them is refused. */
@@ -112,7 +110,7 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     if (!("id" in message)) fail('a response must carry the "id" it answers');
     if ("result" in message && "error" in message) fail('a response carries "result" or "error", not both');
     if ("error" in message && !isErrorObject(message.error)) fail('"error" must have an integer "code" and a string "message"');
-    return { kind: "response", id, method: "", primitiveType: "", primitiveName: "", message };
+    return { kind: "response", id, method: "", primitiveType: "", primitiveName: "" };
   }
 
   if (!hasMethod) fail('the message has no "method"');
@@ -124,7 +122,8 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
   }
   const kind: MessageKind = "id" in message ? "request" : "notification";
   const target = classifyTarget(method as string, params as Record<string, unknown> | undefined, fail);
-  return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name, message };
+  // Only the classification is kept: the parsed message can be collected at once.
+  return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name };
 }
 
 function classifyTarget(

@@ -21,7 +21,7 @@ import { upstreamUrl } from "../routing/route-table.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { forClient, upstreamRequestHeaders } from "./headers.ts";
 import { UpstreamDeadline } from "./deadline.ts";
 import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
@@ -170,9 +170,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       };
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
-    const headers = clientResponseHeaders(response.headers);
-    // Nothing to change: hand the upstream's response on as it is (runtimes pipe it natively).
-    if (responseBody === response.body && headers === response.headers) return response;
-    return new Response(responseBody, { status: response.status, statusText: response.statusText, headers });
+    // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
+    return forClient(response, responseBody);
   };
 }

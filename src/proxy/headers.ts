@@ -92,18 +92,57 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Headers for the response to the client: the upstream's, less hop-by-hop ones. */
-export function clientResponseHeaders(upstream: Headers): Headers {
-  // The common case, an upstream that sent none of these, needs no copy.
-  if (!upstream.has("connection") && !upstream.has("content-encoding") && !hasHopByHop(upstream)) return upstream;
+/** Whether any header must go before the upstream's headers reach the client. */
+function needsResponseCleanup(upstream: Headers): boolean {
+  return upstream.has("connection") || upstream.has("content-encoding") || hasHopByHop(upstream);
+}
+
+function removeFromResponse(upstream: Headers, out: Headers): void {
   const listed = connectionListed(upstream);
-  // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
-  const out = new Headers(upstream);
-  for (const name of upstream.keys()) if (HOP_BY_HOP.has(name) || listed.has(name)) out.delete(name);
+  for (const name of [...upstream.keys()]) if (HOP_BY_HOP.has(name) || listed.has(name)) out.delete(name);
   // A body the runtime already decoded must not be labelled as encoded.
   if (out.has("content-encoding")) {
     out.delete("content-encoding");
     out.delete("content-length");
   }
+}
+
+/** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
+export function clientResponseHeaders(upstream: Headers): Headers {
+  // The common case, an upstream that sent none of these, needs no copy.
+  if (!needsResponseCleanup(upstream)) return upstream;
+  // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
+  const out = new Headers(upstream);
+  removeFromResponse(upstream, out);
   return out;
+}
+
+/**
+ * Whether the runtime lets a `fetch` response's headers be changed (the Fetch standard makes them
+ * immutable; Bun does not), learnt from the first response that needs a change.
+ */
+let responseHeadersMutable: boolean | undefined;
+
+/**
+ * The upstream's response with its hop-by-hop headers gone: the response itself, its headers
+ * edited in place, where the runtime allows that; otherwise, and when `body` replaces its body, a
+ * new response with a cleaned copy. A response that needs no change is returned as it is.
+ */
+export function forClient(response: Response, body: ReadableStream | null): Response {
+  const upstream = response.headers;
+  const sameBody = body === response.body;
+  if (!needsResponseCleanup(upstream)) {
+    return sameBody ? response : new Response(body, { status: response.status, statusText: response.statusText, headers: upstream });
+  }
+  if (sameBody && responseHeadersMutable !== false) {
+    try {
+      removeFromResponse(upstream, upstream);
+      responseHeadersMutable = true;
+      return response;
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      responseHeadersMutable = false;
+    }
+  }
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: clientResponseHeaders(upstream) });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { clientResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { clientResponseHeaders, forClient, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
 
 describe("headers towards the upstream", () => {
   const incoming = new Headers({
@@ -100,6 +100,46 @@ describe("headers back to the client", () => {
     const out = clientResponseHeaders(new Headers({ "content-encoding": "gzip", "content-length": "12" }));
     expect(out.has("content-encoding")).toBe(false);
     expect(out.has("content-length")).toBe(false);
+  });
+});
+
+describe("the response for the client", () => {
+  const hopHeaders = () => ({ "content-type": "application/json", connection: "keep-alive", "keep-alive": "timeout=5", "mcp-session-id": "s" });
+
+  test("a response with nothing to drop is handed on as it is", () => {
+    const response = new Response("{}", { headers: { "content-type": "application/json" } });
+    expect(forClient(response, response.body)).toBe(response);
+  });
+
+  test("where headers may be edited, the same response goes on without its hop-by-hop headers", async () => {
+    const response = new Response("{}", { headers: hopHeaders() });
+    const out = forClient(response, response.body);
+    expect(out).toBe(response);
+    expect([...out.headers.keys()].sort()).toEqual(["content-type", "mcp-session-id"]);
+    expect(await out.text()).toBe("{}");
+  });
+
+  test("where they are immutable (a fetch response), a copy goes on, with status and body", async () => {
+    const response = new Response("{}", { status: 201, statusText: "Made", headers: hopHeaders() });
+    const headers = response.headers;
+    headers.delete = () => {
+      throw new TypeError("immutable");
+    };
+    const out = forClient(response, response.body);
+    expect(out).not.toBe(response);
+    expect(out.status).toBe(201);
+    expect(out.statusText).toBe("Made");
+    expect([...out.headers.keys()].sort()).toEqual(["content-type", "mcp-session-id"]);
+    expect(await out.text()).toBe("{}");
+  });
+
+  test("a replaced body gets a new response with the cleaned headers", async () => {
+    const response = new Response("upstream", { headers: hopHeaders() });
+    const out = forClient(response, new Response("guarded").body);
+    expect(out).not.toBe(response);
+    expect(out.headers.has("connection")).toBe(false);
+    expect(out.headers.get("mcp-session-id")).toBe("s");
+    expect(await out.text()).toBe("guarded");
   });
 });
 
