@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { authenticator } from "./auth/authenticate.ts";
 import { checkOrigin } from "./auth/origin.ts";
 import { isPrmRequest, prmServer } from "./auth/prm-endpoint.ts";
-import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv } from "./context.ts";
+import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, RequestState } from "./context.ts";
 import { authorize } from "./policy/authorize.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
@@ -21,7 +21,7 @@ import { readMessage } from "./mcp/read-message.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { RouteRegistry } from "./routing/registry.ts";
 import { routeRequest } from "./routing/route.ts";
-import type { ApiRoute, RouteTable } from "./routing/route-table.ts";
+import type { RouteTable } from "./routing/route-table.ts";
 import type { KeyValueStore } from "./stores/types.ts";
 import { isAdminRequest, type Admin, type AdminSettings } from "./admin/admin.ts";
 
@@ -105,22 +105,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // The request path after routing. Each step returns a promise only when it has to wait, so an
   // open API's request reaches the upstream after one wait (the body) instead of one per step.
   function proxy(c: GatewayContext, table: RouteTable): Promise<Response> {
-    const { route } = routeRequest(table, c);
-    checkOrigin(c, route);
-    const authenticated = authenticate(c, route);
-    return authenticated ? authenticated.then(() => afterAuthentication(c, route)) : afterAuthentication(c, route);
+    const state = routeRequest(table, c);
+    checkOrigin(c, state.match.route);
+    const authenticated = authenticate(c, state);
+    return authenticated ? authenticated.then(() => afterAuthentication(c, state)) : afterAuthentication(c, state);
   }
 
-  function afterAuthentication(c: GatewayContext, route: ApiRoute): Promise<Response> {
-    const read = readMessage(c, route);
+  function afterAuthentication(c: GatewayContext, state: RequestState): Promise<Response> {
+    const read = readMessage(c, state);
     if (read) {
       return read.then(() => {
-        authorize(c);
-        return forward(c);
+        authorize(state);
+        return forward(c, state);
       });
     }
-    authorize(c);
-    return forward(c);
+    authorize(state);
+    return forward(c, state);
   }
 
   function routeAndProxy(c: GatewayContext): Promise<Response> {
@@ -140,10 +140,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.onError((error, c) => {
     if (error instanceof GatewayError) {
       if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
-      return errorResponse(error, error.id ?? c.get("mcp")?.id ?? null);
+      return errorResponse(error, error.id ?? c.get("state")?.mcp?.id ?? null);
     }
     log("unexpected error", error);
-    return errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), c.get("mcp")?.id ?? null);
+    return errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), c.get("state")?.mcp?.id ?? null);
   });
 
   return app;

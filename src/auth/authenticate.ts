@@ -17,7 +17,7 @@
  * `Bearer resource_metadata="…"` (and `scope="…"`) so MCP clients can discover the authorization
  * server. Failure is closed: a store or JWKS that cannot be read denies.
  */
-import type { ClientCertificateSource, GatewayContext, Session } from "../context.ts";
+import type { ClientCertificateSource, GatewayContext, RequestState, Session } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { bothVisible, consumerVisibility } from "../policy/evaluate.ts";
 import { appliedPolicies, isExpired } from "../policy/model.ts";
@@ -46,18 +46,18 @@ export interface AuthenticateOptions {
 }
 
 /** A 401 with the challenge that tells the client how to authenticate. */
-function unauthenticated(c: GatewayContext, auth: AuthConfig, message: string): GatewayError {
+function unauthenticated(state: RequestState, auth: AuthConfig, message: string): GatewayError {
   return new GatewayError(ErrorCode.AuthRequired, 401, message, {
-    headers: { "WWW-Authenticate": challenge(c, auth) },
+    headers: { "WWW-Authenticate": challenge(state, auth) },
   });
 }
 
-function challenge(c: GatewayContext, auth: AuthConfig, extra: { error?: string; scope?: string } = {}): string {
+function challenge(state: RequestState, auth: AuthConfig, extra: { error?: string; scope?: string } = {}): string {
   if (auth.prm) {
-    const route = c.get("route").route;
+    const route = state.match.route;
     const scope = extra.scope ?? (auth.prm.scopesSupported?.length ? auth.prm.scopesSupported.join(" ") : undefined);
     return bearerChallenge({
-      resourceMetadataUrl: prmUrlFor(c.get("publicOrigin"), route),
+      resourceMetadataUrl: prmUrlFor(state.publicOrigin, route),
       ...(scope ? { scope } : {}),
       ...(extra.error ? { error: extra.error } : {}),
     });
@@ -70,9 +70,10 @@ const verifiers = new WeakMap<ApiRoute, Map<string, JwtVerifier>>();
 
 /**
  * The authentication step: sets `session`, `visibility` and `credentialHeaders` (and
- * `publicOrigin` with PRM) on the context, or throws the 401/403/503. Synchronous on an open API.
+ * `publicOrigin` with PRM) on the request's state, or throws the 401/403/503. Does nothing, and
+ * returns nothing to wait for, on an open API (the state's defaults are an open API's).
  */
-export type Authenticate = (c: GatewayContext, route: ApiRoute) => void | Promise<void>;
+export type Authenticate = (c: GatewayContext, state: RequestState) => void | Promise<void>;
 
 export function authenticator(options: AuthenticateOptions): Authenticate {
   const keys = new KeyRepository(options.store);
@@ -93,37 +94,29 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
     return verifier;
   }
 
-  const NO_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set();
-
-  return function authenticateRequest(c, route) {
+  return function authenticateRequest(c, state) {
+    const route = state.match.route;
     const auth = route.auth;
-    if (!auth) {
-      // An open API: no await on the way (each costs a microtask on every request).
-      c.set("session", undefined);
-      c.set("visibility", route.rules);
-      c.set("credentialHeaders", NO_CREDENTIAL_HEADERS);
-      return;
-    }
-    return authenticateCaller(c, route, auth);
+    // An open API: nothing to do, and no await on the way (each costs a microtask).
+    if (!auth) return;
+    return authenticateCaller(c, state, route, auth);
   };
 
-  async function authenticateCaller(c: GatewayContext, route: ApiRoute, auth: AuthConfig): Promise<void> {
+  async function authenticateCaller(c: GatewayContext, state: RequestState, route: ApiRoute, auth: AuthConfig): Promise<void> {
     const rules = route.rules;
-    if (auth.prm) c.set("publicOrigin", publicOrigin(c.req.url, route, publicOrigins));
-    c.set("credentialHeaders", auth.credentialHeaders);
+    if (auth.prm) state.publicOrigin = publicOrigin(c.req.url, route, publicOrigins);
+    state.credentialHeaders = auth.credentialHeaders;
 
     const certificate = options.clientCertificate?.(c);
     if (auth.clientCertificates) {
       const fingerprint = certificate?.verified ? certificate.fingerprintSha256 : undefined;
       if (!fingerprint || (auth.clientCertificates.allowlist.length > 0 && !auth.clientCertificates.allowlist.includes(fingerprint))) {
         throw new GatewayError(ErrorCode.AuthRequired, 401, "A valid client certificate is required", {
-          headers: { "WWW-Authenticate": challenge(c, auth) },
+          headers: { "WWW-Authenticate": challenge(state, auth) },
         });
       }
     }
     if (auth.schemes.length === 0 && !route.definition["x-tyk-api-gateway"].server.authentication?.enabled) {
-      c.set("session", undefined);
-      c.set("visibility", rules);
       return;
     }
 
@@ -165,7 +158,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
         break;
       }
       // The audience an OAuth token must carry (RFC 8707): the configured resource, else this MCP URL.
-      const audience = scheme.oauth && auth.prm ? resourceUrlFor(c.get("publicOrigin"), route) : undefined;
+      const audience = scheme.oauth && auth.prm ? resourceUrlFor(state.publicOrigin, route) : undefined;
       let result: JwtResult;
       try {
         result = await verifierFor(route, scheme).verify(credential, audience ? { requiredAudience: audience } : {});
@@ -180,7 +173,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
         lastFailure = `Authentication failed: ${result.message}`;
         if (result.code === "no_policy") {
           throw new GatewayError(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed: the token maps to no policy", {
-            ...(scheme.oauth && auth.prm ? { headers: { "WWW-Authenticate": challenge(c, auth, { error: "insufficient_scope" }) } } : {}),
+            ...(scheme.oauth && auth.prm ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } } : {}),
           });
         }
         continue;
@@ -194,7 +187,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
       };
       break;
     }
-    if (!session) throw unauthenticated(c, auth, lastFailure);
+    if (!session) throw unauthenticated(state, auth, lastFailure);
 
     const apiIds = route.baseId ? [route.id, route.baseId] : [route.id];
     let compiled;
@@ -206,19 +199,19 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
     const decision = resolveAccess({ policies: session.policies, ownAccess }, apiIds, compiled);
     if (!decision.ok) {
       // An OAuth client is told it may ask for more scope (MCP: scope challenge on 403).
-      const hint = session.kind === "oauth" && auth.prm ? { headers: { "WWW-Authenticate": challenge(c, auth, { error: "insufficient_scope" }) } } : {};
+      const hint = session.kind === "oauth" && auth.prm ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } } : {};
       throw new GatewayError(ErrorCode.AccessDenied, 403, decision.message, hint);
     }
 
-    c.set("session", session);
-    c.set("visibility", bothVisible(rules, consumerVisibility(decision.grants)));
+    state.session = session;
+    state.visibility = bothVisible(rules, consumerVisibility(decision.grants));
   }
 }
 
 /** The `WWW-Authenticate` value for a 403 on a primitive, for OAuth callers (RFC 6750 §3.1). */
-export function insufficientScope(c: GatewayContext, scope: string | undefined): string | undefined {
-  const auth = c.get("route").route.auth;
-  if (!auth?.prm || c.get("session")?.kind !== "oauth") return undefined;
-  return challenge(c, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
+export function insufficientScope(state: RequestState, scope: string | undefined): string | undefined {
+  const auth = state.match.route.auth;
+  if (!auth?.prm || state.session?.kind !== "oauth") return undefined;
+  return challenge(state, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
 }
 

@@ -8,8 +8,7 @@
  * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a malformed
  * message never reaches the upstream.
  */
-import type { GatewayContext } from "../context.ts";
-import type { ApiRoute } from "../routing/route-table.ts";
+import type { GatewayContext, RequestState } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { parseMessage } from "./jsonrpc.ts";
 import { decodeUtf8, readBody } from "./read-body.ts";
@@ -47,14 +46,11 @@ function acceptsJsonAndSse(accept: string): boolean {
 
 /**
  * The read step: on an MCP POST, checks the transport headers, reads the body and sets `mcp` and
- * `body` on the context. Synchronous (nothing to read) for other methods and plain OAS APIs.
+ * `body` on the request's state. Synchronous (nothing to read) for other methods and plain OAS APIs.
  */
-export function readMessage(c: GatewayContext, route: ApiRoute): void | Promise<void> {
-  if (c.req.method !== "POST" || route.kind !== "mcp") {
-    c.set("mcp", undefined);
-    c.set("body", undefined);
-    return;
-  }
+export function readMessage(c: GatewayContext, state: RequestState): void | Promise<void> {
+  const route = state.match.route;
+  if (c.req.method !== "POST" || route.kind !== "mcp") return;
   const headers = c.req.raw.headers;
   if (!isJsonContentType(headers.get("content-type"))) {
     throw new GatewayError(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json");
@@ -63,7 +59,7 @@ export function readMessage(c: GatewayContext, route: ApiRoute): void | Promise<
     throw new GatewayError(ErrorCode.Rejected, 406, "Not Acceptable: an MCP POST must accept both application/json and text/event-stream");
   }
   return readBody(c.req.raw, route.maxBodyBytes).then((bytes) => {
-    c.set("mcp", parseMessage(decodeUtf8(bytes)));
-    c.set("body", bytes);
+    state.mcp = parseMessage(decodeUtf8(bytes));
+    state.body = bytes;
   });
 }

@@ -7,25 +7,25 @@
  * Requests and notifications are checked by method (a blocked notification method is refused like a
  * request); a client's response to a server request has no method and targets nothing.
  */
-import type { GatewayContext } from "../context.ts";
+import type { RequestState } from "../context.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { insufficientScope } from "../auth/authenticate.ts";
 
 const TYPE_NAME = { tool: "tool", resource: "resource", prompt: "prompt" } as const;
 
 /** The authorization step: throws -32002 (403) when the caller may not send this message. */
-export function authorize(c: GatewayContext): void {
-  const mcp = c.get("mcp");
+export function authorize(state: RequestState): void {
+  const mcp = state.mcp;
   if (!mcp || mcp.kind === "response") return;
-  const visibility = c.get("visibility");
+  const visibility = state.visibility;
   let denied: string | undefined;
   if (!visibility.canCall(mcp.method)) denied = `Access denied: method "${mcp.method}" is not allowed`;
   else if (mcp.primitiveType !== "" && !visibility.canSee(mcp.primitiveType, mcp.primitiveName)) {
     denied = `Access denied: ${TYPE_NAME[mcp.primitiveType]} "${mcp.primitiveName}" is not allowed`;
   }
   if (denied) {
-    const scopes = c.get("route").route.auth?.prm?.scopesSupported;
-    const header = insufficientScope(c, scopes?.length ? scopes.join(" ") : undefined);
+    const scopes = state.match.route.auth?.prm?.scopesSupported;
+    const header = insufficientScope(state, scopes?.length ? scopes.join(" ") : undefined);
     throw new GatewayError(ErrorCode.AccessDenied, 403, denied, header ? { headers: { "WWW-Authenticate": header } } : {});
   }
 }

@@ -14,7 +14,7 @@
  *   not SSE): -32004 with 502. Every other upstream answer, errors included, passes untouched.
  * - Redirects are not followed: a 3xx goes back to the client as the upstream sent it.
  */
-import type { ClientAddress, GatewayContext } from "../context.ts";
+import type { ClientAddress, GatewayContext, RequestState } from "../context.ts";
 import { ErrorCode, errorBody, errors, GatewayError } from "../errors.ts";
 import { guardSseStream } from "../mcp/sse-guard.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
@@ -77,7 +77,7 @@ function isJsonRpcBody(contentType: string | null): boolean {
 }
 
 /** The forward step, the last of the request path: the upstream's answer, for the client. */
-export type Forward = (c: GatewayContext) => Promise<Response>;
+export type Forward = (c: GatewayContext, state: RequestState) => Promise<Response>;
 
 export function forwarder(options: ForwardOptions = {}): Forward {
   const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
@@ -86,11 +86,11 @@ export function forwarder(options: ForwardOptions = {}): Forward {
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
 
-  return async function forwardToUpstream(c: GatewayContext): Promise<Response> {
-    const match = c.get("route");
+  return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
+    const match = state.match;
     const { route } = match;
     const request = c.req.raw;
-    const mcp = c.get("mcp");
+    const mcp = state.mcp;
     const requestUrl = request.url;
     const queryAt = requestUrl.indexOf("?");
     const target = upstreamUrl(match, queryAt === -1 ? "" : requestUrl.slice(queryAt));
@@ -101,7 +101,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
         host: request.headers.get("host") ?? new URL(requestUrl).host,
         proto: requestUrl.startsWith("https:") ? "https" : "http",
       },
-      dropped(c.get("credentialHeaders"), match.dropHeader),
+      dropped(state.credentialHeaders, match.dropHeader),
       // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the
       // credential headers above); an MCP upstream never sees them.
       route.kind === "oas",
@@ -116,7 +116,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     const method = request.method;
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
     // MCP upstream gets no body on anything but a (checked) POST.
-    let body: BodyInit | null = c.get("body") ?? null;
+    let body: BodyInit | null = state.body ?? null;
     if (body === null && route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
 
     let response: Response;
@@ -152,7 +152,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       );
     }
 
-    const visibility = c.get("visibility");
+    const visibility = state.visibility;
     if (mcp?.kind === "request" && needsFiltering(mcp.method) && visibility && !visibility.unrestricted && mcp.id !== null) {
       response = filterResponseBody(response, mcp.id, mcp.method, visibility);
     }
