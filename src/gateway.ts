@@ -54,6 +54,11 @@ export interface GatewayDeps {
    * (for servers that hold the head back until the first body chunk, as Bun.serve does).
    */
   openSseWithComment?: boolean;
+  /**
+   * Hop-by-hop response headers (lower case) the runtime's HTTP server removes from every response
+   * by itself; the gateway then copies an upstream's headers only to remove others.
+   */
+  serverDropsHeaders?: readonly string[];
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -87,6 +92,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
     ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
     ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
+    ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
     onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
   });

@@ -47,6 +47,8 @@ function gatewayFor(env: WorkerEnv): Gateway {
     store: new WorkersKvStore(env.GATEWAY_KV),
     clientAddress: (c) => c.req.header("cf-connecting-ip"),
     clientCertificate: (c) => clientCertificateOf(c.req.raw),
+    // workerd's HTTP server writes these itself and drops a response's own (test/e2e/transport).
+    serverDropsHeaders: ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"],
     // Worker vars and secrets, for `$secret_env.NAME` in upstream credentials.
     secrets: (name) => {
       const value = (env as unknown as Record<string, unknown>)[name];

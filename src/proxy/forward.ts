@@ -43,6 +43,11 @@ export interface ForwardOptions {
    * status and no headers until the upstream's first event. Default off; the Bun entry turns it on.
    */
   openSseWithComment?: boolean;
+  /**
+   * Hop-by-hop response headers (lower case) the runtime's HTTP server removes by itself, so an
+   * upstream response carrying only those is handed on without a copy (see `forClient`).
+   */
+  serverDropsHeaders?: readonly string[];
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
@@ -85,6 +90,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
   const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
+  const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
 
   return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
     const match = state.match;
@@ -171,6 +177,6 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
     // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
-    return forClient(response, responseBody);
+    return forClient(response, responseBody, serverDrops);
   };
 }

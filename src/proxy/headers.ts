@@ -92,9 +92,27 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Whether any header must go before the upstream's headers reach the client. */
-function needsResponseCleanup(upstream: Headers): boolean {
-  return upstream.has("connection") || upstream.has("content-encoding") || hasHopByHop(upstream);
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+/**
+ * Whether any header must go before the upstream's headers reach the client.
+ *
+ * @param serverDrops hop-by-hop headers the runtime's HTTP server removes from every response by
+ *   itself (workerd: `Connection`, `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`),
+ *   so they need no copy here; the names a `Connection` header lists still do
+ */
+function needsResponseCleanup(upstream: Headers, serverDrops: ReadonlySet<string>): boolean {
+  if (upstream.has("content-encoding")) return true;
+  for (const name of HOP_BY_HOP) if (!serverDrops.has(name) && upstream.has(name)) return true;
+  const connection = upstream.get("connection");
+  if (connection === null) return false;
+  if (!serverDrops.has("connection")) return true;
+  // Only what the server drops anyway, or option tokens ("close") that name no header sent.
+  for (const token of connection.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (!serverDrops.has(name) && upstream.has(name)) return true;
+  }
+  return false;
 }
 
 function removeFromResponse(upstream: Headers, out: Headers): void {
@@ -108,9 +126,9 @@ function removeFromResponse(upstream: Headers, out: Headers): void {
 }
 
 /** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
-export function clientResponseHeaders(upstream: Headers): Headers {
+export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NO_NAMES): Headers {
   // The common case, an upstream that sent none of these, needs no copy.
-  if (!needsResponseCleanup(upstream)) return upstream;
+  if (!needsResponseCleanup(upstream, serverDrops)) return upstream;
   // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
   const out = new Headers(upstream);
   removeFromResponse(upstream, out);
@@ -128,10 +146,10 @@ let responseHeadersMutable: boolean | undefined;
  * edited in place, where the runtime allows that; otherwise, and when `body` replaces its body, a
  * new response with a cleaned copy. A response that needs no change is returned as it is.
  */
-export function forClient(response: Response, body: ReadableStream | null): Response {
+export function forClient(response: Response, body: ReadableStream | null, serverDrops: ReadonlySet<string> = NO_NAMES): Response {
   const upstream = response.headers;
   const sameBody = body === response.body;
-  if (!needsResponseCleanup(upstream)) {
+  if (!needsResponseCleanup(upstream, serverDrops)) {
     return sameBody ? response : new Response(body, { status: response.status, statusText: response.statusText, headers: upstream });
   }
   if (sameBody && responseHeadersMutable !== false) {
@@ -144,5 +162,5 @@ export function forClient(response: Response, body: ReadableStream | null): Resp
       responseHeadersMutable = false;
     }
   }
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: clientResponseHeaders(upstream) });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: clientResponseHeaders(upstream, serverDrops) });
 }

@@ -3,6 +3,7 @@
  * away cancels the upstream request (while the upstream has not answered yet, and while its answer
  * streams), the upstream timeout, and SSE events passed on as they come.
  */
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway } from "../helpers/gateways.ts";
@@ -10,6 +11,25 @@ import { startUpstream, type TestUpstream } from "../helpers/upstream.ts";
 
 const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
+
+/** The response head exactly as it crosses the wire (fetch would hide what the server wrote). */
+async function rawPost(url: string, body: string): Promise<{ status: number; headers: [string, string][] }> {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.write(
+    `POST ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  let text = "";
+  for await (const chunk of socket) {
+    text += chunk.toString("latin1");
+    if (text.includes("\r\n\r\n")) break;
+  }
+  socket.destroy();
+  const [statusLine, ...lines] = text.slice(0, text.indexOf("\r\n\r\n")).split("\r\n");
+  const headers = lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]);
+  return { status: Number(statusLine!.split(" ")[1]), headers };
+}
 
 describe.each(RUNTIMES)("transport on %s", (runtime) => {
   let gw: RunningGateway;
@@ -60,6 +80,31 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     while (!seen.includes("notifications/progress")) seen += decoder.decode((await reader.read()).value);
     controller.abort();
     await expect.poll(() => up.aborted, { timeout: 1500, interval: 20 }).toBeGreaterThan(before);
+  });
+
+  test("the upstream's hop-by-hop response headers, and those its Connection header names, stay at the gateway", async () => {
+    up.handle((_req, res, body) => {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        connection: "keep-alive, x-hop",
+        "keep-alive": "timeout=7, max=99",
+        "x-hop": "hop",
+        "proxy-connection": "keep-alive",
+        "proxy-authenticate": "Basic",
+        "mcp-session-id": "s-raw",
+      });
+      res.end(JSON.stringify({ jsonrpc: "2.0", id: JSON.parse(body).id, result: {} }));
+    });
+    const { status, headers } = await rawPost(`${gw.url}/t/mcp`, ping(9));
+    expect(status).toBe(200);
+    const names = headers.map(([name]) => name);
+    expect(names).toContain("mcp-session-id");
+    for (const name of ["x-hop", "proxy-connection", "proxy-authenticate"]) expect(names, name).not.toContain(name);
+    // The server's own Keep-Alive or Connection, if any, never the upstream's.
+    for (const [name, value] of headers) {
+      if (name === "keep-alive") expect(value).not.toContain("max=99");
+      if (name === "connection") expect(value.toLowerCase()).not.toContain("x-hop");
+    }
   });
 
   test("a slow upstream answer that arrives in time is passed on", async () => {

@@ -133,6 +133,26 @@ describe("the response for the client", () => {
     expect(await out.text()).toBe("{}");
   });
 
+  test("what the runtime's server drops by itself needs no copy; what a Connection header names still goes", () => {
+    const drops = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]);
+    const immutable = (headers: Record<string, string>) => {
+      const response = new Response("{}", { headers });
+      response.headers.delete = () => {
+        throw new TypeError("immutable");
+      };
+      return response;
+    };
+    const plain = immutable({ "content-type": "application/json", connection: "keep-alive", "keep-alive": "timeout=5" });
+    expect(forClient(plain, plain.body, drops)).toBe(plain);
+    const listed = immutable({ connection: "keep-alive, x-hop", "x-hop": "1", "x-stay": "2" });
+    const out = forClient(listed, listed.body, drops);
+    expect(out).not.toBe(listed);
+    expect(out.headers.has("x-hop")).toBe(false);
+    expect(out.headers.get("x-stay")).toBe("2");
+    const proxy = immutable({ "proxy-connection": "keep-alive" });
+    expect(forClient(proxy, proxy.body, drops).headers.has("proxy-connection")).toBe(false);
+  });
+
   test("a replaced body gets a new response with the cleaned headers", async () => {
     const response = new Response("upstream", { headers: hopHeaders() });
     const out = forClient(response, new Response("guarded").body);
