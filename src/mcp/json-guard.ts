@@ -130,16 +130,15 @@ function childPath(parent: Frame | undefined, depth: number): string {
 }
 
 /**
- * The number of member names in valid JSON text, and its deepest nesting. One pass, no allocation.
+ * The number of member names in valid JSON text, or -1 when it nests deeper than `maxDepth` (at
+ * most 31). One pass, no allocation.
  */
-export function scanNames(text: string): { names: number; depth: number } {
+function countNames(text: string, maxDepth: number): number {
   let names = 0;
   let depth = 0;
-  let deepest = 0;
   let expectName = false;
   const n = text.length;
-  // Whether each open container is an object, as bits (depth ≤ 31 is tracked exactly; deeper
-  // documents are refused before this matters).
+  // Whether each open container is an object, as bits (maxDepth ≤ 31 keeps them exact).
   let objects = 0;
   for (let i = 0; i < n; i++) {
     const ch = text.charCodeAt(i);
@@ -156,23 +155,21 @@ export function scanNames(text: string): { names: number; depth: number } {
       }
       i = j;
     } else if (ch === 0x7b /* { */) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-      objects = depth <= 31 ? objects | (1 << (depth - 1)) : objects;
+      if (++depth > maxDepth) return -1;
+      objects |= 1 << (depth - 1);
       expectName = true;
     } else if (ch === 0x5b /* [ */) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-      objects = depth <= 31 ? objects & ~(1 << (depth - 1)) : objects;
+      if (++depth > maxDepth) return -1;
+      objects &= ~(1 << (depth - 1));
       expectName = false;
     } else if (ch === 0x7d || ch === 0x5d) {
       depth--;
       expectName = false;
     } else if (ch === 0x2c /* , */) {
-      expectName = depth > 0 && depth <= 31 && (objects & (1 << (depth - 1))) !== 0;
+      expectName = depth > 0 && (objects & (1 << (depth - 1))) !== 0;
     }
   }
-  return { names, depth: deepest };
+  return names;
 }
 
 /** The number of object keys in a parsed JSON value (all levels). */
@@ -230,9 +227,9 @@ export function hasLowerAsciiKeys(obj: unknown): boolean {
  * {@link findAmbiguousMember} says what is wrong.
  */
 export function isUnambiguous(text: string, value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
-  const { names, depth } = scanNames(text);
-  if (depth > Math.min(maxDepth, 31)) return false;
-  if (names !== countKeys(value)) return false;
+  // Deeper than 31 (the bits tracked) is left to the full scan, which also enforces maxDepth.
+  const names = countNames(text, Math.min(maxDepth, 31));
+  if (names < 0 || names !== countKeys(value)) return false;
   const message = value as Record<string, unknown>;
   const params = message?.params as Record<string, unknown> | undefined;
   return foldsApart(message) && foldsApart(params) && foldsApart(params?.ref);

@@ -95,9 +95,6 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
 
   const rawId = message.id;
   const id: JsonRpcId = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
-  const fail = (reason: string): never => {
-    throw errors.invalidRequest(`Invalid Request: ${reason}`);
-  };
 
   if (message.jsonrpc !== "2.0") fail('"jsonrpc" must be "2.0"');
   if ("id" in message && !isValidId(rawId)) fail('"id" must be a string or an integer');
@@ -121,16 +118,18 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     fail('"params" must be an object');
   }
   const kind: MessageKind = "id" in message ? "request" : "notification";
-  const target = classifyTarget(method as string, params as Record<string, unknown> | undefined, fail);
+  const target = classifyTarget(method as string, params as Record<string, unknown> | undefined);
   // Only the classification is kept: the parsed message can be collected at once.
   return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name };
 }
 
-function classifyTarget(
-  method: string,
-  params: Record<string, unknown> | undefined,
-  fail: (reason: string) => never,
-): { type: PrimitiveType | ""; name: string } {
+function fail(reason: string): never {
+  throw errors.invalidRequest(`Invalid Request: ${reason}`);
+}
+
+const NO_TARGET = { type: "", name: "" } as const;
+
+function classifyTarget(method: string, params: Record<string, unknown> | undefined): { type: PrimitiveType | ""; name: string } {
   if (params) rejectOddCase(params, PARAMS_MEMBERS, '"params"');
   const target = PRIMITIVE_TARGETS[method];
   if (target) {
@@ -153,7 +152,7 @@ function classifyTarget(
     }
     fail('"params.ref.type" must be "ref/prompt" or "ref/resource"');
   }
-  return { type: "", name: "" };
+  return NO_TARGET;
 }
 
 function rejectOddCase(obj: Record<string, unknown>, members: readonly string[], where: string): void {

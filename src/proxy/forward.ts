@@ -127,15 +127,10 @@ export function forwarder(options: ForwardOptions = {}): Forward {
 
     let response: Response;
     try {
-      response = await fetchUpstream(target, {
-        method,
-        headers: upstreamHeaders,
-        body,
-        redirect: "manual",
-        signal: deadline.signal,
-        // Needed by Node and Deno for a streamed request body; ignored elsewhere.
-        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
-      } as RequestInit);
+      const init: RequestInit & { duplex?: "half" } = { method, headers: upstreamHeaders, body, redirect: "manual", signal: deadline.signal };
+      // Needed by Node and Deno for a streamed request body; ignored elsewhere.
+      if (body instanceof ReadableStream) init.duplex = "half";
+      response = await fetchUpstream(target, init);
     } catch (cause) {
       deadline.settle();
       if (deadline.timedOut) throw errors.upstreamTimeout(seconds);
