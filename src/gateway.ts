@@ -138,7 +138,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const app = new Hono<GatewayEnv>();
   // One handler for every request: Hono calls a lone handler directly, with no middleware chain.
   app.all("*", function handleRequest(c) {
-    if (admin && isAdminRequest(admin.settings, c.req.path, c.req.header("host"))) return dispatchAdmin(c, admin.handler);
+    // The Host header matters only when the admin API has a host of its own.
+    if (admin && isAdminRequest(admin.settings, c.req.path, admin.settings.host === undefined ? undefined : c.req.header("host"))) {
+      return dispatchAdmin(c, admin.handler);
+    }
     if (isPrmRequest(c)) return serveMetadata(c).then((document) => document ?? routeAndProxy(c));
     return routeAndProxy(c);
   });
