@@ -59,6 +59,8 @@ export interface GatewayDeps {
    * by itself; the gateway then copies an upstream's headers only to remove others.
    */
   serverDropsHeaders?: readonly string[];
+  /** The runtime cancels a request's timers when the request is done (workerd), so none need clearing. */
+  timersEndWithRequest?: boolean;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -93,6 +95,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
     ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
     ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
+    ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
     onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
   });

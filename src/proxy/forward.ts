@@ -48,6 +48,8 @@ export interface ForwardOptions {
    * upstream response carrying only those is handed on without a copy (see `forClient`).
    */
   serverDropsHeaders?: readonly string[];
+  /** The runtime cancels a request's timers when the request is done (workerd): none are cleared. */
+  timersEndWithRequest?: boolean;
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
@@ -91,6 +93,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
+  const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
 
   return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
     const match = state.match;
@@ -117,7 +120,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
     // Ends the upstream request early: past the timeout (until the response head arrives), or once
     // the client has gone.
-    const deadline = new UpstreamDeadline(request, seconds * 1000);
+    const deadline = new UpstreamDeadline(request, seconds * 1000, deadlineOptions);
 
     const method = request.method;
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
