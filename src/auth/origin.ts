@@ -49,9 +49,10 @@ export function originAllowed(origin: string, requestHost: string, rule: OriginR
  * not call `route`. A request without `Origin` (not from a browser) passes.
  */
 export function checkOrigin(c: GatewayContext, route: ApiRoute): void {
-  const origin = c.req.header("origin");
-  if (origin === undefined) return;
-  const host = c.req.header("host") ?? new URL(c.req.url).host;
+  const headers = c.req.raw.headers;
+  const origin = headers.get("origin");
+  if (origin === null) return;
+  const host = headers.get("host") ?? new URL(c.req.url).host;
   if (!originAllowed(origin, host, route.origins)) {
     throw new GatewayError(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server");
   }

@@ -35,11 +35,20 @@ function hasHopByHop(headers: Headers): boolean {
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** The names a `Connection` value lists, by value: peers send the same few values over and over. */
+const listedByValue = new Map<string, ReadonlySet<string>>();
+
 function connectionListed(headers: Headers): ReadonlySet<string> {
   const value = headers.get("connection");
   if (!value) return NONE;
-  const listed = new Set<string>();
-  for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
+  let listed = listedByValue.get(value);
+  if (listed === undefined) {
+    const names = new Set<string>();
+    for (const token of value.split(",")) names.add(token.trim().toLowerCase());
+    listed = names;
+    if (listedByValue.size >= 256) listedByValue.clear();
+    listedByValue.set(value, listed);
+  }
   return listed;
 }
 
