@@ -3,7 +3,9 @@
 // (`bun --cpu-prof`) or inside workerd (V8 inspector of the gateway's isolate, through Miniflare).
 // Prints the hottest functions and writes the .cpuprofile (open it in Chrome DevTools).
 //
-//   node scripts/bench/profile.mjs --runtime bun|workerd [--variant "as is"] [--seconds 5]
+//   node scripts/bench/profile.mjs --runtime bun|workerd [--variant "as is"] [--seconds 5] [--bare]
+//
+// --bare profiles the bare passthrough (body buffered) instead, for comparison.
 //
 // Variants are those of variants.mjs. workerd profiles only the gateway's isolate: time spent in
 // Miniflare's KV worker shows up there as "(idle)".
@@ -14,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { seedEntries } from "../../src/definitions/seed.ts";
-import { bin, canPin, childPidsNamed, pinProcess, startServer, stopAllChildren } from "./lib.mjs";
+import { bin, canPin, childPidsNamed, pinProcess, root, startServer, stopAllChildren } from "./lib.mjs";
 import { checkPost, postLoad } from "./load.mjs";
 import { benchDefinition, bundleWorker, readWorkerConfig, startUpstream } from "./targets.mjs";
 import { bundleBunEntry, patchPlugin, VARIANTS } from "./variants.mjs";
@@ -25,6 +27,7 @@ const { values: flags } = parseArgs({
     variant: { type: "string", default: "as is" },
     seconds: { type: "string", default: "5" },
     top: { type: "string", default: "30" },
+    bare: { type: "boolean", default: false },
   },
 });
 const variant = VARIANTS.find((v) => v.name === flags.variant);
@@ -46,14 +49,18 @@ if (flags.runtime === "bun") {
   await writeFile(join(seedDir, "bench.json"), JSON.stringify(benchDefinition(upstream.origin)));
   const preload = join(dir, "exit-on-sigint.mjs");
   await writeFile(preload, 'process.on("SIGINT", () => process.exit(0));\n');
-  const entry = await bundleBunEntry(join(dir, "gateway.mjs"), variant.patches);
+  const entry = flags.bare ? join(root, "scripts/bench/bare-bun.mjs") : await bundleBunEntry(join(dir, "gateway.mjs"), variant.patches);
   const server = await startServer(
     "bun gateway (profiled)",
     bin("bun"),
     ["--preload", preload, "--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250", entry],
-    { env: { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, ...(variant.env ?? {}) }, ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/, cpu: PROXY_CPU },
+    {
+      env: { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM: upstream.origin, BARE_BODY: "buffer", ...(variant.env ?? {}) },
+      ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+      cpu: PROXY_CPU,
+    },
   );
-  const url = `http://127.0.0.1:${server.port}/bench/mcp`;
+  const url = `http://127.0.0.1:${server.port}${flags.bare ? "" : "/bench"}/mcp`;
   await checkPost(url);
   rps = (await load(url)).rps;
   const exited = once(server.child, "exit");
@@ -63,7 +70,7 @@ if (flags.runtime === "bun") {
   profile = JSON.parse(await readFile(join(dir, file), "utf8"));
 } else if (flags.runtime === "workerd") {
   const config = await readWorkerConfig();
-  const script = await bundleWorker(config.main, [patchPlugin(variant.patches)]);
+  const script = flags.bare ? await bundleWorker(join(root, "scripts/bench/bare-worker.mjs")) : await bundleWorker(config.main, [patchPlugin(variant.patches)]);
   const known = new Set(childPidsNamed(process.pid, "workerd"));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -76,7 +83,7 @@ if (flags.runtime === "bun") {
       compatibilityFlags: config.compatibilityFlags,
       kvNamespaces: config.kvNamespaces,
       durableObjects: config.durableObjects,
-      bindings: { ...config.vars, ...(variant.env ?? {}) },
+      bindings: { ...config.vars, ...(variant.env ?? {}), ...(flags.bare ? { UPSTREAM: upstream.origin, BARE_BODY: "buffer" } : {}) },
       logRequests: false,
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
     }),
@@ -86,7 +93,7 @@ if (flags.runtime === "bun") {
   if (pin) for (const pid of childPidsNamed(process.pid, "workerd").filter((p) => !known.has(p))) pinProcess(pid, PROXY_CPU);
   const kv = await mf.getKVNamespace("GATEWAY_KV");
   for (const { key, value } of seedEntries([["bench.json", benchDefinition(upstream.origin)]])) await kv.put(key, value);
-  const url = `${direct.origin}/bench/mcp`;
+  const url = `${direct.origin}${flags.bare ? "" : "/bench"}/mcp`;
   await checkPost(url);
   await load(url); // warm up before profiling
   const inspector = await mf.getInspectorURL();

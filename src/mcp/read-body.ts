@@ -23,9 +23,18 @@ export function readBody(request: Request, limit = DEFAULT_MAX_BODY_BYTES): Prom
     // The length is declared and within the limit: the runtime's own reader is fastest, and the
     // runtime holds the body to its declared length. (`request.body` is not touched: on workerd
     // that alone builds a stream object.)
-    if (/^\d+$/.test(declared)) return request.arrayBuffer().then(asBytes);
+    if (isDigits(declared)) return request.arrayBuffer().then(asBytes);
   }
   return readChunks(request, limit);
+}
+
+function isDigits(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 const asBytes = (buffer: ArrayBuffer): Uint8Array<ArrayBuffer> => new Uint8Array(buffer);
