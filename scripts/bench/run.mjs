@@ -346,6 +346,19 @@ notes.push(
     `CPU 1 (upstream + load generator): ${config.runtimes.map((r) => `${r} ${fmt((summary[`${r}/gateway`]?.load[32].cpu1 ?? NaN) * 100, 0)}%`).join(", ")}.`,
 );
 for (const n of sideBound) notes.push(`${n}.`);
+// Contention on this kind of machine only ever adds CPU time, so the quietest round (the least proxy
+// CPU per request at c=32) is the least disturbed estimate of what each path costs.
+for (const runtime of config.runtimes) {
+  const quietest = (key) => Math.min(...rounds.map((r) => r[key].load[32].cpuUsPerReq));
+  const bareKeys = targets.filter((t) => t.runtime === runtime && t.bare).map((t) => t.key);
+  if (!bareKeys.length || !summary[`${runtime}/gateway`]) continue;
+  const bareUs = Math.min(...bareKeys.map(quietest));
+  const gwUs = quietest(`${runtime}/gateway`);
+  notes.push(
+    `${runtime}, quietest rounds: proxy CPU per request at c=32 ${fmt(bareUs, 0)} µs for the cheaper bare passthrough, ` +
+      `${fmt(gwUs, 0)} µs for the gateway (bare/gateway ${fmt(bareUs / gwUs)}).`,
+  );
+}
 const foreignRuns = Object.entries(summary)
   .map(([k, s]) => [k, Math.max(s.load[1].foreign, s.load[32].foreign), s.load[1].retries + s.load[32].retries])
   .filter(([, f, r]) => f > 0.1 || r > 0);
