@@ -464,7 +464,7 @@ if (config.write) {
     `- Settings: ${config.rounds} round(s) of ${config.seconds} s per load run (+${config.warmup} s warm-up), ` +
       `${config.sseRuns} SSE streams per target and round (${config.sseEvents} events, ${config.sseDelayMs} ms apart); ` +
       `${config.pin ? "proxy under test pinned to CPU 0, upstream + load generator + this script on CPU 1" : "no CPU pinning"}. ` +
-      `Bare passthrough: request body ${config.bareModes.join(" and ")}; the gateway is compared with the faster (c=32 req/s) on each runtime. ` +
+      `Bare passthrough: request body ${config.bareModes.join(" and ")}; the gateway is compared, round by round, with the faster of them on each runtime. ` +
       "Numbers are medians over rounds (SSE: over all streams). The direct row is the same measurement for every runtime.",
     "",
     report,
