@@ -200,15 +200,7 @@ function isLowerAscii(name: string): boolean {
  * names were already counted), else whether its keys fold to distinct names.
  */
 function foldsApart(obj: unknown): boolean {
-  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return true;
-  let lower = true;
-  for (const key in obj) {
-    if (!isLowerAscii(key)) {
-      lower = false;
-      break;
-    }
-  }
-  if (lower) return true;
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj) || hasLowerAsciiKeys(obj)) return true;
   const keys = Object.keys(obj);
   return new Set(keys.map((k) => k.toLowerCase())).size === keys.length;
 }

@@ -28,11 +28,6 @@ const CLIENT_ONLY = new Set(["host", "content-length", "accept-encoding"]);
 /** The client's credentials: never sent to an MCP upstream (MCP forbids token passthrough). */
 const CLIENT_CREDENTIALS = new Set(["authorization", "cookie"]);
 
-function hasHopByHop(headers: Headers): boolean {
-  for (const name of HOP_BY_HOP) if (headers.has(name)) return true;
-  return false;
-}
-
 const NONE: ReadonlySet<string> = new Set();
 
 /** The names a `Connection` value lists, by value: peers send the same few values over and over. */
@@ -101,8 +96,6 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-const NO_NAMES: ReadonlySet<string> = new Set();
-
 /**
  * Whether any header must go before the upstream's headers reach the client.
  *
@@ -135,7 +128,7 @@ function removeFromResponse(upstream: Headers, out: Headers): void {
 }
 
 /** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
-export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NO_NAMES): Headers {
+export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NONE): Headers {
   // The common case, an upstream that sent none of these, needs no copy.
   if (!needsResponseCleanup(upstream, serverDrops)) return upstream;
   // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
@@ -155,7 +148,7 @@ let responseHeadersMutable: boolean | undefined;
  * edited in place, where the runtime allows that; otherwise, and when `body` replaces its body, a
  * new response with a cleaned copy. A response that needs no change is returned as it is.
  */
-export function forClient(response: Response, body: ReadableStream | null, serverDrops: ReadonlySet<string> = NO_NAMES): Response {
+export function forClient(response: Response, body: ReadableStream | null, serverDrops: ReadonlySet<string> = NONE): Response {
   const upstream = response.headers;
   const sameBody = body === response.body;
   if (!needsResponseCleanup(upstream, serverDrops)) {
