@@ -10,11 +10,7 @@ import type { McpMessage } from "./mcp/jsonrpc.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
 
-/**
- * What the steps of the request path learn about one request: one object, set once per request.
- * A step that needs the client's request headers reads them before `forward`, which may turn them
- * into the upstream's headers in place (where the runtime allows it, see `proxy/headers.ts`).
- */
+/** What the steps of the request path learn about one request: one object, set once per request. */
 export class RequestState {
   /** Set by `readMessage` on an MCP POST: the classified JSON-RPC message. */
   mcp: McpMessage | undefined = undefined;

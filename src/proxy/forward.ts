@@ -114,8 +114,6 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the
       // credential headers above); an MCP upstream never sees them.
       route.kind === "oas",
-      // The client's headers are not read after this point: edit them in place where allowed.
-      true,
     );
     if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(upstreamHeaders, route.definition, secrets, fetchUpstream);
 

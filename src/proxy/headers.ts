@@ -56,31 +56,21 @@ export interface ForwardedInfo {
 }
 
 /**
- * Whether the runtime lets the client request's headers be changed (Bun does; the Fetch standard
- * and workerd and Deno make a received request's headers immutable), learnt from the first request.
- */
-let requestHeadersMutable: boolean | undefined;
-
-/**
- * Headers for the upstream request. Where the runtime allows it (see `inPlace`), these are the
- * client request's own headers, edited in place: no copy per request. Whatever reads the client's
- * headers must do so before the forward step builds these.
+ * Headers for the upstream request.
  *
  * @param extraDrop further header names (lower case) never to forward, such as the auth header a
  *   definition reads credentials from
  * @param keepClientCredentials pass `Authorization` and `Cookie` (plain OAS APIs only; never MCP)
- * @param inPlace edit `incoming` itself when the runtime allows (default: copy)
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
   forwarded: ForwardedInfo,
-  extraDrop: ReadonlySet<string> = NONE,
+  extraDrop: ReadonlySet<string> = new Set(),
   keepClientCredentials = false,
-  inPlace = false,
 ): Headers {
   const listed = connectionListed(incoming);
-  const priorFor = incoming.get("x-forwarded-for");
-  let drop: string[] | undefined;
+  // Copy whole (runtimes copy a native Headers fast), then drop what must not pass.
+  const out = new Headers(incoming);
   for (const name of incoming.keys()) {
     if (
       HOP_BY_HOP.has(name) ||
@@ -91,33 +81,19 @@ export function upstreamRequestHeaders(
       name.startsWith("cf-") ||
       name.startsWith("x-forwarded-")
     ) {
-      (drop ??= []).push(name);
+      out.delete(name);
     }
   }
-  const forwardedFor = forwarded.clientAddress ? (priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress) : priorFor;
-  if (inPlace && requestHeadersMutable !== false) {
-    try {
-      edit(incoming, drop, forwardedFor, forwarded);
-      requestHeadersMutable = true;
-      return incoming;
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
-      requestHeadersMutable = false;
-    }
+  const priorFor = incoming.get("x-forwarded-for");
+  if (forwarded.clientAddress) {
+    out.set("x-forwarded-for", priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress);
+  } else if (priorFor) {
+    out.set("x-forwarded-for", priorFor);
   }
-  // Copy whole (runtimes copy a native Headers fast), then drop what must not pass.
-  const out = new Headers(incoming);
-  edit(out, drop, forwardedFor, forwarded);
-  return out;
-}
-
-/** Drops `drop`, then sets the forwarding headers (on immutable headers the first change throws). */
-function edit(out: Headers, drop: string[] | undefined, forwardedFor: string | null, forwarded: ForwardedInfo): void {
-  if (drop) for (const name of drop) out.delete(name);
-  out.set("x-forwarded-proto", forwarded.proto);
-  if (forwardedFor) out.set("x-forwarded-for", forwardedFor);
   if (forwarded.host) out.set("x-forwarded-host", forwarded.host);
+  out.set("x-forwarded-proto", forwarded.proto);
   out.set("accept-encoding", "identity");
+  return out;
 }
 
 /**

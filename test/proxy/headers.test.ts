@@ -69,33 +69,6 @@ describe("headers towards the upstream", () => {
   });
 });
 
-describe("editing the client's headers in place", () => {
-  const info = { clientAddress: "192.0.2.7", host: "gateway.example", proto: "https" };
-
-  test("where the runtime allows it, the client's own headers become the upstream's", () => {
-    const incoming = new Headers({ host: "gateway.example", authorization: "Bearer x", "x-forwarded-proto": "spoofed", accept: "application/json" });
-    const out = upstreamRequestHeaders(incoming, info, undefined, false, true);
-    expect(out).toBe(incoming);
-    expect([...out.keys()].sort()).toEqual(["accept", "accept-encoding", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"]);
-    expect(out.get("x-forwarded-proto")).toBe("https");
-  });
-
-  test("where they are immutable, a copy is edited and the client's are left as they were", () => {
-    const incoming = new Headers({ host: "gateway.example", authorization: "Bearer x", accept: "application/json" });
-    const refuse = () => {
-      throw new TypeError("immutable");
-    };
-    incoming.delete = refuse;
-    incoming.set = refuse;
-    const out = upstreamRequestHeaders(incoming, info, undefined, false, true);
-    expect(out).not.toBe(incoming);
-    expect(out.has("authorization")).toBe(false);
-    expect(out.get("x-forwarded-for")).toBe("192.0.2.7");
-    expect(incoming.get("authorization")).toBe("Bearer x");
-    expect(incoming.has("x-forwarded-for")).toBe(false);
-  });
-});
-
 describe("headers back to the client", () => {
   test("the upstream's headers pass, less hop-by-hop ones", () => {
     const out = clientResponseHeaders(
