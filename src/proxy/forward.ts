@@ -117,12 +117,12 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     );
     if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(upstreamHeaders, route.definition, secrets, fetchUpstream);
 
-    const seconds = timeoutFor(route, mcp, request.method, fallbackTimeout);
+    const method = request.method;
+    const seconds = timeoutFor(route, mcp, method, fallbackTimeout);
     // Ends the upstream request early: past the timeout (until the response head arrives), or once
     // the client has gone.
     const deadline = new UpstreamDeadline(request, seconds * 1000, deadlineOptions);
 
-    const method = request.method;
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
     // MCP upstream gets no body on anything but a (checked) POST.
     let body: BodyInit | null = state.body ?? null;

@@ -106,20 +106,18 @@ export function upstreamRequestHeaders(
 function needsResponseCleanup(upstream: Headers, serverDrops: ReadonlySet<string>): boolean {
   if (upstream.has("content-encoding")) return true;
   for (const name of HOP_BY_HOP) if (!serverDrops.has(name) && upstream.has(name)) return true;
-  const connection = upstream.get("connection");
-  if (connection === null) return false;
+  if (!upstream.has("connection")) return false;
   if (!serverDrops.has("connection")) return true;
   // Only what the server drops anyway, or option tokens ("close") that name no header sent.
-  for (const token of connection.split(",")) {
-    const name = token.trim().toLowerCase();
-    if (!serverDrops.has(name) && upstream.has(name)) return true;
-  }
+  for (const name of connectionListed(upstream)) if (!serverDrops.has(name) && upstream.has(name)) return true;
   return false;
 }
 
 function removeFromResponse(upstream: Headers, out: Headers): void {
   const listed = connectionListed(upstream);
-  for (const name of [...upstream.keys()]) if (HOP_BY_HOP.has(name) || listed.has(name)) out.delete(name);
+  // Deleting a name that is absent changes nothing: no walk over the upstream's headers needed.
+  for (const name of HOP_BY_HOP) out.delete(name);
+  for (const name of listed) out.delete(name);
   // A body the runtime already decoded must not be labelled as encoded.
   if (out.has("content-encoding")) {
     out.delete("content-encoding");

@@ -1,6 +1,7 @@
 /**
- * route: match the request path to an API (longest listen path wins) and set `route` on the
- * context. An unknown path, or one whose API is inactive, gets 404 with a JSON-RPC error (-32000).
+ * route: match the request path to an API (longest listen path wins) and start the request's
+ * `RequestState` with the match. An unknown path, or one whose API is inactive, gets 404 with a
+ * JSON-RPC error (-32000).
  */
 import { RequestState, type GatewayContext } from "../context.ts";
 import { errors } from "../errors.ts";
