@@ -4,9 +4,9 @@
  * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
  * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → authenticate
- * → readMessage → authorize → forward (with discovery filtering). Each step is a function of its
- * own module that reads and fills in the request's `RequestState` (`c.get("state")`); they run
- * inside one Hono handler. `app.onError` is the one place an error becomes a response.
+ * → checkMethod → readMessage → authorize → forward (with discovery filtering). Each step is a
+ * function of its own module that reads and fills in the request's `RequestState`
+ * (`c.get("state")`); they run inside one Hono handler. `app.onError` is the one place an error becomes a response.
  */
 import { Hono } from "hono";
 import { authenticator } from "./auth/authenticate.ts";
@@ -20,7 +20,7 @@ import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
 import { readMessage } from "./mcp/read-message.ts";
 import { forwarder } from "./proxy/forward.ts";
 import { RouteRegistry } from "./routing/registry.ts";
-import { routeRequest } from "./routing/route.ts";
+import { checkMethod, routeRequest } from "./routing/route.ts";
 import type { RouteTable } from "./routing/route-table.ts";
 import type { KeyValueStore } from "./stores/types.ts";
 import { isAdminRequest, type Admin, type AdminSettings } from "./admin/admin.ts";
@@ -121,6 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   function afterAuthentication(c: GatewayContext, state: RequestState): Promise<Response> {
+    checkMethod(c.req.method, state);
     const read = readMessage(c, state);
     if (read) {
       return read.then(() => {

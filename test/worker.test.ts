@@ -25,6 +25,7 @@ beforeAll(async () => {
       mcpDefinition({ id: "nested", listenPath: "/main/inner/", upstream: `${up.url}/inner-base` }),
       mcpDefinition({ id: "off", listenPath: "/off/", upstream: up.url, active: false }),
       mcpDefinition({ id: "down", listenPath: "/down/", upstream: "http://127.0.0.1:9" }),
+      mcpDefinition({ id: "post-only", listenPath: "/post-only/", upstream: up.url, transport: ["post"] }),
       mcpDefinition({
         id: "small",
         listenPath: "/small/",
@@ -178,6 +179,35 @@ describe("the Streamable HTTP transport", () => {
     const del = await fetch(`${gw.url}/main/mcp`, { method: "DELETE", headers: { "mcp-session-id": "s" } });
     expect(del.status).toBe(204);
     expect(up.seen.map((s) => [s.method, s.headers["last-event-id"]])).toEqual([["GET", "4"], ["DELETE", undefined]]);
+  });
+
+  test("a GET or DELETE the proxy's paths do not declare gets 405 with Allow, and never reaches the upstream", async () => {
+    up.handle((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end("data: {}\n\n");
+    });
+    for (const [method, headers] of [
+      ["GET", { accept: "text/event-stream", "mcp-session-id": "s" }],
+      ["DELETE", { "mcp-session-id": "s" }],
+      ["PUT", MCP_HEADERS],
+    ] as const) {
+      const res = await fetch(`${gw.url}/post-only/mcp`, { method, headers, ...(method === "PUT" ? { body: ping() } : {}) });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get("allow")).toBe("POST");
+      expect(await res.json()).toEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32000, message: `This MCP proxy does not serve ${method} here; it serves POST`, data: { http_code: 405 } },
+      });
+    }
+    expect(up.seen).toHaveLength(0);
+    // POST is served; a path the document does not declare is the upstream's to answer.
+    up.handle((_req, res, body) => jsonRpcResult(res, body, { ok: true }));
+    expect((await post("/post-only/mcp", ping())).status).toBe(200);
+    const undeclared = await fetch(`${gw.url}/post-only/other`, { headers: { accept: "text/event-stream" } });
+    expect(undeclared.status).toBe(200);
+    await undeclared.body?.cancel();
+    expect(up.seen.map((s) => [s.method, s.url])).toEqual([["POST", "/mcp"], ["GET", "/other"]]);
   });
 
   test("an upstream's JSON-RPC error passes untouched, whatever its status", async () => {

@@ -68,6 +68,21 @@ export interface ApiRoute {
   origins: OriginRule | undefined;
   /** For a version listed in a base's version map: the base's id (a grant on it also gives access). */
   baseId: string | undefined;
+  /**
+   * An MCP proxy's transport endpoints as its OAS `paths` declare them (paths relative to the
+   * listen path), with the HTTP methods each offers; empty for a plain HTTP API.
+   */
+  transportPaths: readonly TransportPath[];
+}
+
+/** One path of an MCP proxy's `paths`, compiled: the methods its operations declare. */
+export interface TransportPath {
+  /** The path as written (`/mcp`, or a template such as `/{tenant}/mcp`). */
+  path: string;
+  /** For a templated path: matches the whole relative path, each `{name}` one segment. */
+  template: RegExp | undefined;
+  /** Upper case, in the order HTTP_METHODS lists them; always includes POST (the MCP transport). */
+  methods: readonly string[];
 }
 
 export interface RouteMatch {
@@ -111,6 +126,58 @@ function operationTimeouts(definition: McpDefinition): Map<string, number> {
     }
   }
   return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The transport paths an MCP proxy's OAS document declares. A `{name}` template stands for one
+ * path segment; everything else matches literally (no pattern the definition's author writes is
+ * run as a regular expression, so none can backtrack).
+ */
+function transportPaths(api: StoredApi): TransportPath[] {
+  if (api.kind !== "mcp") return [];
+  const out: TransportPath[] = [];
+  for (const [path, item] of Object.entries(api.definition.paths)) {
+    if (item === null || typeof item !== "object") continue;
+    const declared = HTTP_METHODS.filter((method) => {
+      const operation = (item as Record<string, unknown>)[method];
+      return operation !== null && typeof operation === "object";
+    });
+    if (declared.length === 0) continue;
+    const methods = declared.map((m) => m.toUpperCase());
+    if (!methods.includes("POST")) methods.unshift("POST");
+    const template = path.includes("{")
+      ? new RegExp(`^${path.split(/\{[^/{}]*\}/).map(escapeRegExp).join("[^/]+")}$`)
+      : undefined;
+    out.push({ path, template, methods });
+  }
+  return out;
+}
+
+/**
+ * The HTTP methods an MCP proxy offers on `relativePath` (the request path below its listen path),
+ * or `undefined` when its `paths` do not declare that path. A literal path wins over a template.
+ */
+export function transportMethods(route: ApiRoute, relativePath: string): readonly string[] | undefined {
+  const path = relativePath === "" ? "/" : relativePath;
+  let templated: readonly string[] | undefined;
+  for (const entry of route.transportPaths) {
+    if (entry.template === undefined) {
+      if (entry.path === path) return entry.methods;
+    } else if (templated === undefined && entry.template.test(path)) {
+      templated = entry.methods;
+    }
+  }
+  return templated;
+}
+
+/** The request path below the matched API's listen path (what its OAS `paths` are written against). */
+export function relativePath(match: RouteMatch): string {
+  const { route, forwardPath } = match;
+  return route.strip ? forwardPath : forwardPath.slice(route.prefix.length);
 }
 
 function versionRouting(definition: McpDefinition): VersionRouting | undefined {
@@ -157,6 +224,7 @@ export function compileRoute(api: StoredApi): ApiRoute {
     auth: compileAuth(definition),
     origins: compileOrigins(definition),
     baseId: undefined,
+    transportPaths: transportPaths(api),
   };
 }
 

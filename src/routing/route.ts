@@ -2,10 +2,15 @@
  * route: match the request path to an API (longest listen path wins) and start the request's
  * `RequestState` with the match. An unknown path, or one whose API is inactive, gets 404 with a
  * JSON-RPC error (-32000).
+ *
+ * checkMethod: an MCP proxy serves the HTTP methods its OAS `paths` declare for the requested
+ * path; any other (a GET where the proxy offers no SSE stream, a DELETE, a PUT) gets 405 with
+ * `Allow`, as MCP's Streamable HTTP transport has a server answer. POST, the transport itself, is
+ * always served; OPTIONS is left to the upstream; a path the document does not declare passes.
  */
 import { RequestState, type GatewayContext } from "../context.ts";
-import { errors } from "../errors.ts";
-import type { RouteTable } from "./route-table.ts";
+import { ErrorCode, errors, GatewayError } from "../errors.ts";
+import { relativePath, transportMethods, type RouteTable } from "./route-table.ts";
 
 /** The request path's API in `table`: the request's state (`c.get("state")`) starts here. */
 export function routeRequest(table: RouteTable, c: GatewayContext): RequestState {
@@ -18,4 +23,16 @@ export function routeRequest(table: RouteTable, c: GatewayContext): RequestState
   const state = new RequestState(match);
   c.set("state", state);
   return state;
+}
+
+/** Refuses (405, with `Allow`) a method the request's MCP proxy does not offer on its path. */
+export function checkMethod(method: string, state: RequestState): void {
+  if (method === "POST" || method === "OPTIONS") return;
+  const { match } = state;
+  if (match.route.transportPaths.length === 0) return;
+  const methods = transportMethods(match.route, relativePath(match));
+  if (methods === undefined || methods.includes(method)) return;
+  throw new GatewayError(ErrorCode.Rejected, 405, `This MCP proxy does not serve ${method} here; it serves ${methods.join(", ")}`, {
+    headers: { allow: methods.join(", ") },
+  });
 }

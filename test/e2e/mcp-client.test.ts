@@ -159,6 +159,7 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
     gw = await startGateway(target, [
       mcpDefinition({ id: "everything", listenPath: "/everything/", upstream: everything.url, strip: true }),
       mcpDefinition({ id: "recorder", listenPath: "/recorder/", upstream: recorder.url, strip: true }),
+      mcpDefinition({ id: "post-only", listenPath: "/post-only/", upstream: everything.url, strip: true, transport: ["post"] }),
     ]);
     mcpUrl = `${gw.url}/everything/mcp`;
     headersUrl = `${gw.url}/recorder/mcp`;
@@ -173,7 +174,7 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
   });
 
   /** Connects an SDK client (runs initialize) and records what it sees. */
-  async function connect(capabilities: ClientCapabilities = {}): Promise<Connected> {
+  async function connect(capabilities: ClientCapabilities = {}, url = mcpUrl): Promise<Connected> {
     const exchanges: HttpExchange[] = [];
     const recordingFetch: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
@@ -187,7 +188,7 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
       });
       return response;
     };
-    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+    const transport = new StreamableHTTPClientTransport(new URL(url), {
       fetch: recordingFetch,
       // A standalone GET stream the server ends is not retried: no stray requests after a test.
       reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 100, reconnectionDelayGrowFactor: 1, maxRetries: 0 },
@@ -535,6 +536,19 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
     const get = await fetch(mcpUrl, { headers: { accept: "text/event-stream", "mcp-session-id": sessionId } });
     expect(get.status).toBe(400);
     await get.body?.cancel();
+  });
+
+  test.skipIf(target === "direct")("a proxy that serves only POST: GET and DELETE get 405, which the SDK client takes as the spec allows", async () => {
+    const c = await connect({}, `${gw!.url}/post-only/mcp`);
+    const echoed = await within("tools/call", c.client.callTool({ name: "echo", arguments: { message: "post only" } }));
+    expect(toText(echoed.content)).toBe("Echo: post only");
+    await waitFor("the GET to be answered", () => c.exchanges.find((e) => e.method === "GET"));
+    await within("terminateSession", c.transport.terminateSession());
+    expect(c.exchanges.filter((e) => e.method !== "POST").map((e) => [e.method, e.status])).toEqual([
+      ["GET", 405],
+      ["DELETE", 405],
+    ]);
+    expect(c.errors).toEqual([]);
   });
 
   test.skipIf(target === "direct")("request headers: credentials and hop-by-hop headers stay at the gateway, MCP headers pass, X-Forwarded-* set", async () => {

@@ -7,17 +7,22 @@ export interface DefinitionOptions {
   strip?: boolean;
   active?: boolean;
   middleware?: Record<string, unknown>;
+  /** The transport methods `paths./mcp` declares (default: post, get and delete). */
+  transport?: readonly ("post" | "get" | "delete")[];
 }
+
+const TRANSPORT_OPERATIONS = {
+  post: { operationId: "mcpTransportPost", responses: { "200": { description: "JSON-RPC response" } } },
+  get: { operationId: "mcpSSEGet", responses: { "200": { description: "SSE stream" } } },
+  delete: { operationId: "mcpSessionDelete", responses: { "200": { description: "Session ended" } } },
+};
 
 export function mcpDefinition(options: DefinitionOptions) {
   return {
     openapi: "3.0.3",
     info: { title: options.id, version: "2025-11-25" },
     paths: {
-      "/mcp": {
-        post: { operationId: "mcpTransportPost", responses: { "200": { description: "JSON-RPC response" } } },
-        get: { operationId: "mcpSSEGet", responses: { "200": { description: "SSE stream" } } },
-      },
+      "/mcp": Object.fromEntries((options.transport ?? ["post", "get", "delete"]).map((m) => [m, TRANSPORT_OPERATIONS[m]])),
     },
     "x-tyk-api-gateway": {
       info: { id: options.id, name: options.id, state: { active: options.active ?? true } },
