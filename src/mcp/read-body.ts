@@ -1,7 +1,13 @@
 /**
  * Reading a request body within a size limit, enforced while reading: a body over the limit is
  * refused as soon as it passes the limit (or at once when `Content-Length` already says so), and
- * the rest of it is never read into memory.
+ * the rest of it is never kept in memory.
+ *
+ * The rest is read and dropped, though, up to {@link DISCARD_MAX_BYTES} and for at most
+ * {@link DISCARD_MAX_MS}, before the refusal is answered: a server that answers and closes while
+ * the client is still sending makes the client's next write fail, and the client then sees a reset
+ * connection instead of the 413 (Bun and workerd both close so). Past either bound the body is
+ * cancelled.
  *
  * Pure: Web Streams only.
  */
@@ -9,6 +15,11 @@ import { errors } from "../errors.ts";
 
 /** Default request size limit: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** How much of a refused body is read (and dropped) so that its client sees the refusal. */
+export const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+/** How long a refused body is read (and dropped) at most. */
+export const DISCARD_MAX_MS = 2000;
 
 /**
  * Reads the whole body of `request` as bytes.
@@ -40,8 +51,32 @@ function isDigits(value: string): boolean {
 const asBytes = (buffer: ArrayBuffer): Uint8Array<ArrayBuffer> => new Uint8Array(buffer);
 
 async function refuse(request: Request, limit: number): Promise<never> {
-  await request.body?.cancel().catch(() => {});
+  const body = request.body;
+  if (body !== null) await discard(body.getReader(), 0);
   throw errors.tooLarge(limit);
+}
+
+/**
+ * Reads the rest of a refused body and drops it, within {@link DISCARD_MAX_BYTES} (counting the
+ * `read` bytes already taken) and {@link DISCARD_MAX_MS}; then cancels whatever is left.
+ */
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, read: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), DISCARD_MAX_MS);
+  });
+  try {
+    for (let total = read; total <= DISCARD_MAX_BYTES; ) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === "late" || next.done) break;
+      total += next.value.byteLength;
+    }
+  } catch {
+    // The client went away: nothing left to answer.
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+  }
 }
 
 /** A body of unknown length, read chunk by chunk and refused as soon as it passes the limit. */
@@ -56,7 +91,7 @@ async function readChunks(request: Request, limit: number): Promise<Uint8Array<A
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => {});
+      await discard(reader, total);
       throw errors.tooLarge(limit);
     }
     chunks.push(value);

@@ -209,8 +209,10 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
     test("a body over the admin size limit gets 413", async () => {
       const d = mcpDefinition({ id: uid("big"), listenPath: `/${uid("big")}/`, upstream: up.url }) as any;
       d.info.description = "x".repeat(3 * 1024 * 1024);
+      // The client sees the 413 (not a connection reset) though it is still sending when refused.
       const res = await tyk("POST", "/tyk/mcps", d);
       expect(res.status).toBe(413);
+      expect((await tyk("GET", `/tyk/mcps/${d["x-tyk-api-gateway"].info.id}`)).status).toBe(404);
     });
 
     test.each([

@@ -1,8 +1,8 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { GatewayError } from "../../src/errors.ts";
-import { decodeUtf8, readBody } from "../../src/mcp/read-body.ts";
+import { decodeUtf8, DISCARD_MAX_BYTES, DISCARD_MAX_MS, readBody } from "../../src/mcp/read-body.ts";
 
-function streamOf(chunks: Uint8Array[], onPull?: () => void) {
+function streamOf(chunks: Uint8Array[], onPull?: () => void, onCancel?: () => void) {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -10,8 +10,12 @@ function streamOf(chunks: Uint8Array[], onPull?: () => void) {
       if (i < chunks.length) controller.enqueue(chunks[i++]!);
       else controller.close();
     },
+    cancel: () => onCancel?.(),
   });
 }
+
+const streamed = (body: ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+  new Request("http://x/", { method: "POST", body, headers, duplex: "half" } as RequestInit);
 
 describe("reading a body within the size limit", () => {
   test("a body under the limit is read whole, across chunks", async () => {
@@ -20,7 +24,7 @@ describe("reading a body within the size limit", () => {
     expect([...(await readBody(request, 10))]).toEqual([1, 2, 3]);
   });
 
-  test("a declared Content-Length over the limit is refused before reading (413, -32600)", async () => {
+  test("a declared Content-Length over the limit is refused at once (413, -32600)", async () => {
     const request = new Request("http://x/", { method: "POST", body: "x".repeat(20), headers: { "content-length": "20" } });
     const error = await readBody(request, 10).catch((e) => e);
     expect(error).toBeInstanceOf(GatewayError);
@@ -28,14 +32,61 @@ describe("reading a body within the size limit", () => {
     expect(error.code).toBe(-32600);
   });
 
-  test("a streamed body is cut off as soon as it passes the limit, without reading the rest", async () => {
+  test("a streamed body is refused once it passes the limit; the rest is read and dropped so the client sees the 413", async () => {
     let pulls = 0;
+    let cancelled = false;
     const chunks = Array.from({ length: 100 }, () => new Uint8Array(4));
-    const body = streamOf(chunks, () => pulls++);
-    const request = new Request("http://x/", { method: "POST", body, duplex: "half" } as RequestInit);
-    const error = await readBody(request, 10).catch((e) => e);
+    const error = await readBody(streamed(streamOf(chunks, () => pulls++, () => (cancelled = true))), 10).catch((e) => e);
     expect(error.status).toBe(413);
-    expect(pulls).toBeLessThan(10);
+    expect(error.code).toBe(-32600);
+    // Every chunk was taken from the client (none is left unread for the server to reset on).
+    expect(pulls).toBe(101);
+    expect(cancelled).toBe(false);
+  });
+
+  test("a refused body with a declared length is read and dropped too", async () => {
+    let pulls = 0;
+    const chunks = Array.from({ length: 10 }, () => new Uint8Array(4));
+    const error = await readBody(streamed(streamOf(chunks, () => pulls++), { "content-length": "40" }), 10).catch((e) => e);
+    expect(error.status).toBe(413);
+    expect(pulls).toBe(11);
+  });
+
+  test(`past ${DISCARD_MAX_BYTES / 1024 / 1024} MiB a refused body is cancelled, not read on`, async () => {
+    let pulls = 0;
+    let cancelled = false;
+    const chunk = new Uint8Array(1024 * 1024);
+    const chunks = Array.from({ length: 64 }, () => chunk);
+    const error = await readBody(streamed(streamOf(chunks, () => pulls++, () => (cancelled = true))), 10).catch((e) => e);
+    expect(error.status).toBe(413);
+    expect(cancelled).toBe(true);
+    expect(pulls).toBeLessThanOrEqual(DISCARD_MAX_BYTES / chunk.byteLength + 2);
+  });
+
+  test(`a refused body that stalls is cancelled after ${DISCARD_MAX_MS} ms`, async () => {
+    vi.useFakeTimers();
+    try {
+      let cancelled = false;
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (!sent) controller.enqueue(new Uint8Array(20));
+          sent = true;
+          // Then nothing more, ever.
+        },
+        cancel: () => void (cancelled = true),
+      });
+      let settled: unknown;
+      const refused = readBody(streamed(body), 10).catch((e) => (settled = e));
+      await vi.advanceTimersByTimeAsync(DISCARD_MAX_MS - 10);
+      expect(settled).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(20);
+      await refused;
+      expect((settled as GatewayError).status).toBe(413);
+      expect(cancelled).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test("a body of exactly the limit passes", async () => {
