@@ -21,7 +21,7 @@ import { upstreamUrl } from "../routing/route-table.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
-import { forClient, upstreamRequestHeaders } from "./headers.ts";
+import { forClient, upstreamRequestHeaders, type UpstreamHeaders } from "./headers.ts";
 import { UpstreamDeadline } from "./deadline.ts";
 import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
@@ -115,7 +115,11 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       // credential headers above); an MCP upstream never sees them.
       route.kind === "oas",
     );
-    if (needsUpstreamAuth(route.definition)) await applyUpstreamAuth(upstreamHeaders, route.definition, secrets, fetchUpstream);
+    let headers: UpstreamHeaders | Headers = upstreamHeaders;
+    if (needsUpstreamAuth(route.definition)) {
+      headers = new Headers(upstreamHeaders);
+      await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
+    }
 
     const method = request.method;
     const seconds = timeoutFor(route, mcp, method, fallbackTimeout);
@@ -130,7 +134,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
 
     let response: Response;
     try {
-      const init: RequestInit & { duplex?: "half" } = { method, headers: upstreamHeaders, body, redirect: "manual", signal: deadline.signal };
+      const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: "manual", signal: deadline.signal };
       // Needed by Node and Deno for a streamed request body; ignored elsewhere.
       if (body instanceof ReadableStream) init.duplex = "half";
       response = await fetchUpstream(target, init);

@@ -55,8 +55,17 @@ export interface ForwardedInfo {
   proto: string;
 }
 
+/** The upstream request's headers: lower-case names, one (combined) value each. */
+export type UpstreamHeaders = Record<string, string>;
+
 /**
  * Headers for the upstream request.
+ *
+ * Built as a plain record in one `forEach` pass over the client's headers: on workerd every call
+ * into a `Headers` object crosses into C++, and copying the client's `Headers` then walking its
+ * names to delete some cost about twice as much as this (measured in workerd, 5 request headers:
+ * ~27 µs against ~19 µs including the upstream `Request` built from it; on Bun both ~3 µs).
+ * `forEach` gives each name once with its values combined, as `Headers.get` does.
  *
  * @param extraDrop further header names (lower case) never to forward, such as the auth header a
  *   definition reads credentials from
@@ -65,34 +74,38 @@ export interface ForwardedInfo {
 export function upstreamRequestHeaders(
   incoming: Headers,
   forwarded: ForwardedInfo,
-  extraDrop: ReadonlySet<string> = new Set(),
+  extraDrop: ReadonlySet<string> = NONE,
   keepClientCredentials = false,
-): Headers {
+): UpstreamHeaders {
   const listed = connectionListed(incoming);
-  // Copy whole (runtimes copy a native Headers fast), then drop what must not pass.
-  const out = new Headers(incoming);
-  for (const name of incoming.keys()) {
+  // No prototype: a client's header named `__proto__` is a header like any other.
+  const out: UpstreamHeaders = Object.create(null);
+  let priorFor: string | undefined;
+  incoming.forEach((value, name) => {
     if (
       HOP_BY_HOP.has(name) ||
       CLIENT_ONLY.has(name) ||
       listed.has(name) ||
       extraDrop.has(name) ||
       (!keepClientCredentials && CLIENT_CREDENTIALS.has(name)) ||
-      name.startsWith("cf-") ||
-      name.startsWith("x-forwarded-")
+      name.startsWith("cf-")
     ) {
-      out.delete(name);
+      return;
     }
-  }
-  const priorFor = incoming.get("x-forwarded-for");
+    if (name.startsWith("x-forwarded-")) {
+      if (name === "x-forwarded-for") priorFor = value;
+      return;
+    }
+    out[name] = value;
+  });
   if (forwarded.clientAddress) {
-    out.set("x-forwarded-for", priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress);
+    out["x-forwarded-for"] = priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress;
   } else if (priorFor) {
-    out.set("x-forwarded-for", priorFor);
+    out["x-forwarded-for"] = priorFor;
   }
-  if (forwarded.host) out.set("x-forwarded-host", forwarded.host);
-  out.set("x-forwarded-proto", forwarded.proto);
-  out.set("accept-encoding", "identity");
+  if (forwarded.host) out["x-forwarded-host"] = forwarded.host;
+  out["x-forwarded-proto"] = forwarded.proto;
+  out["accept-encoding"] = "identity";
   return out;
 }
 

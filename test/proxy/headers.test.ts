@@ -1,6 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { clientResponseHeaders, forClient, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
 
+/** The upstream headers as the upstream's `fetch` turns them into a `Headers`. */
+const upstream = (...args: Parameters<typeof upstreamRequestHeaders>) => new Headers(upstreamRequestHeaders(...args));
+
 describe("headers towards the upstream", () => {
   const incoming = new Headers({
     authorization: "Bearer client-secret",
@@ -25,7 +28,7 @@ describe("headers towards the upstream", () => {
     "x-forwarded-for": "10.0.0.1",
     "x-custom": "kept",
   });
-  const out = upstreamRequestHeaders(incoming, { clientAddress: "192.0.2.7", host: "gateway.example", proto: "https" });
+  const out = upstream(incoming, { clientAddress: "192.0.2.7", host: "gateway.example", proto: "https" });
 
   test("the client's credentials never go upstream", () => {
     expect(out.has("authorization")).toBe(false);
@@ -62,8 +65,38 @@ describe("headers towards the upstream", () => {
     expect(out.has("cf-connecting-ip")).toBe(false);
   });
 
+  test("exactly these pass, each once", () => {
+    expect([...out.keys()]).toEqual([
+      "accept",
+      "accept-encoding",
+      "content-type",
+      "last-event-id",
+      "mcp-protocol-version",
+      "mcp-session-id",
+      "origin",
+      "x-custom",
+      "x-forwarded-for",
+      "x-forwarded-host",
+      "x-forwarded-proto",
+    ]);
+  });
+
+  test("a repeated header passes with its values combined; a header named __proto__ is a header like any other", () => {
+    const repeated = new Headers([
+      ["x-multi", "a"],
+      ["x-multi", "b"],
+      ["__proto__", "p"],
+      ["constructor", "c"],
+    ]);
+    const record = upstreamRequestHeaders(repeated, { clientAddress: undefined, host: null, proto: "http" });
+    expect(Object.getPrototypeOf(record)).toBeNull();
+    expect(Object.hasOwn(record, "__proto__") && record["__proto__"]).toBe("p");
+    expect(Object.hasOwn(record, "constructor") && record["constructor"]).toBe("c");
+    expect(new Headers(record).get("x-multi")).toBe("a, b");
+  });
+
   test("extra names can be dropped (an API's own credential header)", () => {
-    const h = upstreamRequestHeaders(new Headers({ "x-api-key": "k" }), { clientAddress: undefined, host: null, proto: "http" }, new Set(["x-api-key"]));
+    const h = upstream(new Headers({ "x-api-key": "k" }), { clientAddress: undefined, host: null, proto: "http" }, new Set(["x-api-key"]));
     expect(h.has("x-api-key")).toBe(false);
     expect(h.has("x-forwarded-for")).toBe(false);
   });
@@ -167,11 +200,11 @@ describe("plain OAS APIs", () => {
   test("keep the client's own Authorization and Cookie when asked (never for MCP)", () => {
     const incoming = new Headers({ authorization: "Basic abc", cookie: "a=b", "x-api-key": "k" });
     const info = { clientAddress: undefined, host: null, proto: "http" };
-    const kept = upstreamRequestHeaders(incoming, info, new Set(["x-api-key"]), true);
+    const kept = upstream(incoming, info, new Set(["x-api-key"]), true);
     expect(kept.get("authorization")).toBe("Basic abc");
     expect(kept.get("cookie")).toBe("a=b");
     expect(kept.has("x-api-key")).toBe(false);
-    const mcp = upstreamRequestHeaders(incoming, info);
+    const mcp = upstream(incoming, info);
     expect(mcp.has("authorization")).toBe(false);
   });
 });
