@@ -6,7 +6,8 @@
  * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → authenticate
  * → checkMethod → readMessage → authorize → forward (with discovery filtering). Each step is a
  * function of its own module that reads and fills in the request's `RequestState`
- * (`c.get("state")`); they run inside one Hono handler. `app.onError` is the one place an error becomes a response.
+ * (`c.get("state")`); they run inside one Hono handler. `app.onError` is the one place an error
+ * becomes a response.
  */
 import { Hono } from "hono";
 import { authenticator } from "./auth/authenticate.ts";
