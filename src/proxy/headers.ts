@@ -138,14 +138,18 @@ function removeFromResponse(upstream: Headers, out: Headers): void {
   }
 }
 
-/** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
-export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NONE): Headers {
-  // The common case, an upstream that sent none of these, needs no copy.
-  if (!needsResponseCleanup(upstream, serverDrops)) return upstream;
+/** A copy of the upstream's headers, less what must not pass. */
+function cleanedCopy(upstream: Headers): Headers {
   // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
   const out = new Headers(upstream);
   removeFromResponse(upstream, out);
   return out;
+}
+
+/** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
+export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NONE): Headers {
+  // The common case, an upstream that sent none of these, needs no copy.
+  return needsResponseCleanup(upstream, serverDrops) ? cleanedCopy(upstream) : upstream;
 }
 
 /**
@@ -175,5 +179,5 @@ export function forClient(response: Response, body: ReadableStream | null, serve
       responseHeadersMutable = false;
     }
   }
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: clientResponseHeaders(upstream, serverDrops) });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: cleanedCopy(upstream) });
 }

@@ -83,6 +83,8 @@ export interface TransportPath {
   template: RegExp | undefined;
   /** Upper case, in the order HTTP_METHODS lists them; always includes POST (the MCP transport). */
   methods: readonly string[];
+  /** `methods` as an `Allow` header value. */
+  allow: string;
 }
 
 export interface RouteMatch {
@@ -110,20 +112,35 @@ export function normaliseListenPath(value: string): string {
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
+/** One operation a definition's `paths` declare: its path, its HTTP method (upper case), itself. */
+interface DeclaredOperation {
+  path: string;
+  method: string;
+  operation: { operationId?: unknown };
+}
+
+/** Every operation object under `paths`, path by path, methods in the order of HTTP_METHODS. */
+function declaredOperations(definition: McpDefinition): DeclaredOperation[] {
+  const out: DeclaredOperation[] = [];
+  for (const [path, item] of Object.entries(definition.paths)) {
+    if (item === null || typeof item !== "object") continue;
+    for (const method of HTTP_METHODS) {
+      const operation = (item as Record<string, unknown>)[method];
+      if (operation !== null && typeof operation === "object") out.push({ path, method: method.toUpperCase(), operation });
+    }
+  }
+  return out;
+}
+
 function operationTimeouts(definition: McpDefinition): Map<string, number> {
   const out = new Map<string, number>();
   const operations = definition["x-tyk-api-gateway"].middleware?.operations;
   if (!operations) return out;
-  for (const item of Object.values(definition.paths)) {
-    if (item === null || typeof item !== "object") continue;
-    for (const method of HTTP_METHODS) {
-      const operationId = (item as Record<string, { operationId?: unknown } | undefined>)[method]?.operationId;
-      if (typeof operationId !== "string") continue;
-      const timeout = operations[operationId]?.enforceTimeout;
-      if (timeout?.enabled && timeout.value > 0 && !out.has(method.toUpperCase())) {
-        out.set(method.toUpperCase(), timeout.value);
-      }
-    }
+  for (const { method, operation } of declaredOperations(definition)) {
+    const operationId = operation.operationId;
+    if (typeof operationId !== "string") continue;
+    const timeout = operations[operationId]?.enforceTimeout;
+    if (timeout?.enabled && timeout.value > 0 && !out.has(method)) out.set(method, timeout.value);
   }
   return out;
 }
@@ -139,36 +156,33 @@ function escapeRegExp(text: string): string {
  */
 function transportPaths(api: StoredApi): TransportPath[] {
   if (api.kind !== "mcp") return [];
-  const out: TransportPath[] = [];
-  for (const [path, item] of Object.entries(api.definition.paths)) {
-    if (item === null || typeof item !== "object") continue;
-    const declared = HTTP_METHODS.filter((method) => {
-      const operation = (item as Record<string, unknown>)[method];
-      return operation !== null && typeof operation === "object";
-    });
-    if (declared.length === 0) continue;
-    const methods = declared.map((m) => m.toUpperCase());
+  const byPath = new Map<string, string[]>();
+  for (const { path, method } of declaredOperations(api.definition)) {
+    const methods = byPath.get(path);
+    if (methods) methods.push(method);
+    else byPath.set(path, [method]);
+  }
+  return [...byPath].map(([path, methods]) => {
     if (!methods.includes("POST")) methods.unshift("POST");
     const template = path.includes("{")
       ? new RegExp(`^${path.split(/\{[^/{}]*\}/).map(escapeRegExp).join("[^/]+")}$`)
       : undefined;
-    out.push({ path, template, methods });
-  }
-  return out;
+    return { path, template, methods, allow: methods.join(", ") };
+  });
 }
 
 /**
- * The HTTP methods an MCP proxy offers on `relativePath` (the request path below its listen path),
- * or `undefined` when its `paths` do not declare that path. A literal path wins over a template.
+ * The declared path of an MCP proxy that `relativePath` (the request path below its listen path)
+ * falls on, or `undefined` when its `paths` do not declare it. A literal path wins over a template.
  */
-export function transportMethods(route: ApiRoute, relativePath: string): readonly string[] | undefined {
+export function transportPath(route: ApiRoute, relativePath: string): TransportPath | undefined {
   const path = relativePath === "" ? "/" : relativePath;
-  let templated: readonly string[] | undefined;
+  let templated: TransportPath | undefined;
   for (const entry of route.transportPaths) {
     if (entry.template === undefined) {
-      if (entry.path === path) return entry.methods;
+      if (entry.path === path) return entry;
     } else if (templated === undefined && entry.template.test(path)) {
-      templated = entry.methods;
+      templated = entry;
     }
   }
   return templated;

@@ -10,7 +10,7 @@
  */
 import { RequestState, type GatewayContext } from "../context.ts";
 import { ErrorCode, errors, GatewayError } from "../errors.ts";
-import { relativePath, transportMethods, type RouteTable } from "./route-table.ts";
+import { relativePath, transportPath, type RouteTable } from "./route-table.ts";
 
 /** The request path's API in `table`: the request's state (`c.get("state")`) starts here. */
 export function routeRequest(table: RouteTable, c: GatewayContext): RequestState {
@@ -29,10 +29,9 @@ export function routeRequest(table: RouteTable, c: GatewayContext): RequestState
 export function checkMethod(method: string, state: RequestState): void {
   if (method === "POST" || method === "OPTIONS") return;
   const { match } = state;
-  if (match.route.transportPaths.length === 0) return;
-  const methods = transportMethods(match.route, relativePath(match));
-  if (methods === undefined || methods.includes(method)) return;
-  throw new GatewayError(ErrorCode.Rejected, 405, `This MCP proxy does not serve ${method} here; it serves ${methods.join(", ")}`, {
-    headers: { allow: methods.join(", ") },
+  const declared = transportPath(match.route, relativePath(match));
+  if (declared === undefined || declared.methods.includes(method)) return;
+  throw new GatewayError(ErrorCode.Rejected, 405, `This MCP proxy does not serve ${method} here; it serves ${declared.allow}`, {
+    headers: { allow: declared.allow },
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { validateDefinition } from "../../src/definitions/schema.ts";
-import { normaliseListenPath, relativePath, RouteTable, transportMethods, upstreamUrl } from "../../src/routing/route-table.ts";
+import { normaliseListenPath, relativePath, RouteTable, transportPath, upstreamUrl, type ApiRoute } from "../../src/routing/route-table.ts";
 import { mcpDefinition, type DefinitionOptions } from "../helpers/definitions.ts";
 
 function table(...defs: DefinitionOptions[]) {
@@ -96,6 +96,7 @@ describe("routing by listen path", () => {
 });
 
 describe("transport methods (the OAS paths an MCP proxy declares)", () => {
+  const transportMethods = (route: ApiRoute, path: string) => transportPath(route, path)?.methods;
   const op = { responses: { "200": { description: "x" } } };
   function routeWith(paths: Record<string, unknown>, strip = true, kind: "mcp" | "oas" = "mcp") {
     const d = mcpDefinition({ id: "m", listenPath: "/m/", upstream: "http://m:1", strip }) as any;
