@@ -60,10 +60,7 @@ export interface GatewayDeps {
    * by itself; the gateway then copies an upstream's headers only to remove others.
    */
   serverDropsHeaders?: readonly string[];
-  /**
-   * The runtime cancels a request's timers when the request is done (workerd): each upstream
-   * request then keeps a timer of its own, never cleared. Otherwise one clock watches them all.
-   */
+  /** The runtime cancels a request's timers when the request is done (workerd), so none need clearing. */
   timersEndWithRequest?: boolean;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;

@@ -22,7 +22,7 @@ import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import { forClient, upstreamRequestHeaders, type UpstreamHeaders } from "./headers.ts";
-import { DeadlineClock, UpstreamDeadline, type DeadlineOptions } from "./deadline.ts";
+import { UpstreamDeadline } from "./deadline.ts";
 import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
 export interface ForwardOptions {
@@ -48,10 +48,7 @@ export interface ForwardOptions {
    * upstream response carrying only those is handed on without a copy (see `forClient`).
    */
   serverDropsHeaders?: readonly string[];
-  /**
-   * The runtime cancels a request's timers when the request is done (workerd): each request keeps
-   * its own timer, never cleared. Elsewhere one clock watches every request (see `deadline.ts`).
-   */
+  /** The runtime cancels a request's timers when the request is done (workerd): none are cleared. */
   timersEndWithRequest?: boolean;
 }
 
@@ -96,8 +93,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
-  // One clock for all of this gateway's upstream requests, except where timers belong to a request.
-  const deadlineOptions: DeadlineOptions = options.timersEndWithRequest ? { timersEndWithRequest: true } : { clock: new DeadlineClock() };
+  const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
 
   return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
     const match = state.match;

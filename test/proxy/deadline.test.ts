@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, test, vi } from "vitest";
-import { DeadlineClock, UpstreamDeadline, type DeadlineOptions } from "../../src/proxy/deadline.ts";
+import { describe, expect, test } from "vitest";
+import { UpstreamDeadline } from "../../src/proxy/deadline.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,15 +31,10 @@ function client() {
   };
 }
 
-const KEEPING: [string, () => DeadlineOptions][] = [
-  ["a timer per request", () => ({})],
-  ["a shared clock", () => ({ clock: new DeadlineClock(5) })],
-];
-
-describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
+describe("UpstreamDeadline", () => {
   test("a request answered at once never touches the client's signal", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 1000, { ...keeping(), linkAfterMs: 20 });
+    const d = new UpstreamDeadline(c.request, 1000, { linkAfterMs: 20 });
     d.settle();
     await sleep(40);
     expect(c.reads).toBe(0);
@@ -48,7 +43,7 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
 
   test("past the timeout the signal aborts and says it timed out", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 60, { ...keeping(), linkAfterMs: 20 });
+    const d = new UpstreamDeadline(c.request, 60, { linkAfterMs: 20 });
     await sleep(100);
     expect(d.signal.aborted).toBe(true);
     expect(d.timedOut).toBe(true);
@@ -56,14 +51,14 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
   });
 
   test("a timeout shorter than the link delay still fires on time", async () => {
-    const d = new UpstreamDeadline(client().request, 10, { ...keeping(), linkAfterMs: 50 });
+    const d = new UpstreamDeadline(client().request, 10, { linkAfterMs: 50 });
     await sleep(30);
     expect(d.timedOut).toBe(true);
   });
 
   test("a client that left before the link delay aborts the request when it is reached", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 1000, { ...keeping(), linkAfterMs: 20 });
+    const d = new UpstreamDeadline(c.request, 1000, { linkAfterMs: 20 });
     c.leave();
     expect(d.signal.aborted).toBe(false);
     await sleep(40);
@@ -74,7 +69,7 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
 
   test("once linked, a client that leaves aborts the request at once", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 1000, { ...keeping(), linkAfterMs: 10 });
+    const d = new UpstreamDeadline(c.request, 1000, { linkAfterMs: 10 });
     await sleep(30);
     expect(c.listeners).toBe(1);
     c.leave();
@@ -84,7 +79,7 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
 
   test("settled without following, neither the timeout nor the client aborts it", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 40, { ...keeping(), linkAfterMs: 10 });
+    const d = new UpstreamDeadline(c.request, 40, { linkAfterMs: 10 });
     await sleep(20);
     d.settle();
     c.leave();
@@ -94,7 +89,7 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
 
   test("settled following the client, the timeout is off but the client's leaving aborts it", async () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 30, { ...keeping(), linkAfterMs: 10 });
+    const d = new UpstreamDeadline(c.request, 30, { linkAfterMs: 10 });
     d.settle({ followClient: true });
     await sleep(50);
     expect(d.signal.aborted).toBe(false);
@@ -105,16 +100,13 @@ describe.each(KEEPING)("UpstreamDeadline, with %s", (_name, keeping) => {
 
   test("following a client that has already left aborts at once", () => {
     const c = client();
-    const d = new UpstreamDeadline(c.request, 1000, { ...keeping(), linkAfterMs: 10 });
+    const d = new UpstreamDeadline(c.request, 1000, { linkAfterMs: 10 });
     c.leave();
     d.settle({ followClient: true });
     expect(d.signal.aborted).toBe(true);
   });
 
-});
-
-describe("UpstreamDeadline, where timers end with the request", () => {
-  test("a settled deadline's timers may still fire and do nothing", async () => {
+  test("where timers end with the request, a settled deadline's timers may still fire and do nothing", async () => {
     const c = client();
     const cleared: unknown[] = [];
     const clear = globalThis.clearTimeout;
@@ -135,83 +127,9 @@ describe("UpstreamDeadline, where timers end with the request", () => {
     }
   });
 
-  test("an unsettled deadline still times out", async () => {
+  test("where timers end with the request, an unsettled deadline still times out", async () => {
     const d = new UpstreamDeadline(client().request, 30, { linkAfterMs: 10, timersEndWithRequest: true });
     await sleep(60);
     expect(d.timedOut).toBe(true);
-  });
-});
-
-describe("DeadlineClock", () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
-  test("many pending deadlines share one interval, which stops once none is pending", async () => {
-    const started = vi.spyOn(globalThis, "setInterval");
-    const timeouts = vi.spyOn(globalThis, "setTimeout");
-    const clock = new DeadlineClock(5);
-    const deadlines = Array.from({ length: 50 }, () => new UpstreamDeadline(client().request, 1000, { clock }));
-    expect(started).toHaveBeenCalledTimes(1);
-    expect(timeouts).not.toHaveBeenCalled();
-    expect(clock.pending).toBe(50);
-    for (const d of deadlines) d.settle();
-    expect(clock.pending).toBe(0);
-    await sleep(30);
-    expect(clock.running).toBe(false);
-    // The next deadline starts it again.
-    const d = new UpstreamDeadline(client().request, 20, { clock });
-    expect(clock.running).toBe(true);
-    await sleep(60);
-    expect(d.timedOut).toBe(true);
-    expect(clock.pending).toBe(0);
-    expect(started).toHaveBeenCalledTimes(2);
-  });
-
-  test("its interval does not keep the process alive", () => {
-    const started = vi.spyOn(globalThis, "setInterval");
-    const clock = new DeadlineClock(5);
-    const d = new UpstreamDeadline(client().request, 1000, { clock });
-    const interval = started.mock.results[0]!.value as { hasRef(): boolean };
-    expect(interval.hasRef()).toBe(false);
-    d.settle();
-  });
-
-  test("each deadline times out on its own, within a tick", async () => {
-    const clock = new DeadlineClock(5);
-    const short = new UpstreamDeadline(client().request, 20, { clock });
-    const long = new UpstreamDeadline(client().request, 80, { clock });
-    await sleep(45);
-    expect(short.timedOut).toBe(true);
-    expect(long.signal.aborted).toBe(false);
-    expect(clock.pending).toBe(1);
-    await sleep(80);
-    expect(long.timedOut).toBe(true);
-    expect(clock.pending).toBe(0);
-  });
-
-  test("a client that leaves once linked aborts at once and leaves the clock", async () => {
-    const c = client();
-    const clock = new DeadlineClock(5);
-    const d = new UpstreamDeadline(c.request, 1000, { clock, linkAfterMs: 10 });
-    await sleep(30);
-    expect(c.listeners).toBe(1);
-    expect(clock.pending).toBe(1);
-    c.leave();
-    expect(d.signal.aborted).toBe(true);
-    expect(d.clientGone).toBe(true);
-    expect(clock.pending).toBe(0);
-  });
-
-  test("a deadline settled while linked no longer listens to the client", async () => {
-    const c = client();
-    const clock = new DeadlineClock(5);
-    const d = new UpstreamDeadline(c.request, 1000, { clock, linkAfterMs: 10 });
-    await sleep(30);
-    d.settle();
-    c.leave();
-    await sleep(20);
-    expect(d.signal.aborted).toBe(false);
-    expect(clock.pending).toBe(0);
   });
 });
