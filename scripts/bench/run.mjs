@@ -6,7 +6,9 @@
 //   node scripts/bench/run.mjs --quick      # smoke run (~30 s), writes nothing unless --write
 //
 // Options:
-//   --rounds N        rounds; every round measures every target once, in a rotated order (default 5)
+//   --rounds N        rounds; every round measures every target once, in a rotated order (default 5):
+//                     the direct path, then each runtime's targets together, phase by phase (c=1,
+//                     c=32, SSE), so each gateway run lies seconds from the bare runs it is paired with
 //   --seconds S       length of each load run (default 2; whole seconds)
 //   --warmup S        warm-up load before each target's runs, not measured (default 1; whole seconds)
 //   --sse-runs N      SSE streams timed per target and round (default 15, plus 2 warm-up streams)
@@ -40,7 +42,7 @@
 // Shared machines: before each target the run waits (briefly) for the machine to be quiet, and a
 // load run during which other processes used more than 10% of a CPU (all CPU time in /proc/stat
 // less that of the benchmark's own processes) is repeated, within a fixed time budget. Rounds
-// rotate the order of the targets so that drift hits them alike.
+// rotate the order of the runtimes and of the targets within each, so that drift hits them alike.
 //
 // workerd: the worker is bundled with esbuild and run by Miniflare's API with wrangler.toml's
 // bindings; load goes to a direct socket of the worker, bypassing Miniflare's entry worker (see
@@ -144,7 +146,8 @@ const budget = { remainingMs: quick ? 5_000 : 50_000 };
 
 const busyWarnings = [];
 
-async function measureTarget(target) {
+/** Waits (briefly) for a quiet machine, then warms the target up with load that is not measured. */
+async function prepare(target) {
   const t0 = Date.now();
   const quiet = await waitForQuiet({ maxMs: Math.max(0, Math.min(10_000, budget.remainingMs)) });
   budget.remainingMs -= Date.now() - t0;
@@ -153,11 +156,26 @@ async function measureTarget(target) {
     log(`warning: the machine is busy (${fmt(quiet.busiest * 100, 0)}% on one CPU) with other work; measuring ${target.key} anyway`);
   }
   await postLoad(target.url, { loadgen: config.loadgen, connections: 32, seconds: config.warmup, cpu: SIDE_CPU });
-  const result = { load: {}, sse: [] };
-  for (const c of config.concurrency) result.load[c] = await measureLoad(target, c, config.seconds);
-  for (let i = 0; i < config.sseWarmup; i++) await sseProbe(target.url);
-  for (let i = 0; i < config.sseRuns; i++) result.sse.push(await sseProbe(target.url));
-  return result;
+}
+
+/**
+ * One round's measurements of a group of targets (one runtime's bare passthroughs and gateway, or
+ * the direct path), phase by phase: each target's c=1 run, then each one's c=32 run, then each
+ * one's SSE streams, in the given order. So a gateway run and the bare runs it is compared with lie
+ * seconds apart, not the length of a whole round: this machine's speed drifts within a minute.
+ */
+async function measureGroup(group, results) {
+  for (const target of group) results[target.key] = { load: {}, sse: [] };
+  for (const [i, c] of config.concurrency.entries()) {
+    for (const target of group) {
+      if (i === 0) await prepare(target);
+      results[target.key].load[c] = await measureLoad(target, c, config.seconds);
+    }
+  }
+  for (const target of group) {
+    for (let i = 0; i < config.sseWarmup; i++) await sseProbe(target.url);
+    for (let i = 0; i < config.sseRuns; i++) results[target.key].sse.push(await sseProbe(target.url));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,21 +227,30 @@ for (const t of targets) {
   await checkPost(t.url);
 }
 
+// Groups measured together: the direct path, and each runtime's targets.
+const groups = [targets.filter((t) => t.runtime === "-"), ...config.runtimes.map((r) => targets.filter((t) => t.runtime === r))].filter(
+  (g) => g.length > 0,
+);
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 const rounds = [];
 for (let round = 0; round < config.rounds; round++) {
-  const order = targets.map((_, i) => targets[(i + round) % targets.length]);
   const results = {};
-  for (const t of order) {
+  // Rotated: the order of the groups, and the order within each group, change from round to round.
+  for (const group of rotate(groups, round)) {
     const t0 = Date.now();
-    results[t.key] = await measureTarget(t);
-    const l = results[t.key].load;
-    log(
-      `round ${round + 1}/${config.rounds} ${t.key.padEnd(18)} ` +
-        `c1 ${fmt(l[1].rps, 0)} rps p50 ${fmt(l[1].p50, 3)} ms | c32 ${fmt(l[32].rps, 0)} rps, ` +
-        `${fmt(l[32].cpuUsPerReq, 0)} µs CPU/req, CPU0 ${fmt(l[32].cores["0"] * 100, 0)}% CPU1 ${fmt(l[32].cores["1"] * 100, 0)}% ` +
-        `other ${fmt(Math.max(l[1].foreign, l[32].foreign) * 100, 0)}% | ` +
-        `TTFE ${fmt(median(results[t.key].sse.map((s) => s.firstEvent)))} ms (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-    );
+    const order = rotate(group, round);
+    await measureGroup(order, results);
+    for (const t of order) {
+      const l = results[t.key].load;
+      log(
+        `round ${round + 1}/${config.rounds} ${t.key.padEnd(18)} ` +
+          `c1 ${fmt(l[1].rps, 0)} rps p50 ${fmt(l[1].p50, 3)} ms | c32 ${fmt(l[32].rps, 0)} rps, ` +
+          `${fmt(l[32].cpuUsPerReq, 0)} µs CPU/req, CPU0 ${fmt(l[32].cores["0"] * 100, 0)}% CPU1 ${fmt(l[32].cores["1"] * 100, 0)}% ` +
+          `other ${fmt(Math.max(l[1].foreign, l[32].foreign) * 100, 0)}% | ` +
+          `TTFE ${fmt(median(results[t.key].sse.map((s) => s.firstEvent)))} ms`,
+      );
+    }
+    log(`round ${round + 1}/${config.rounds}: ${order.length} target(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   rounds.push(results);
 }
