@@ -7,13 +7,12 @@ import { apiKey, APIS_VERSION_KEY } from "../src/definitions/repository.ts";
 import { mcpDefinition } from "./helpers/definitions.ts";
 import { startGateway, type RunningGateway } from "./helpers/gateways.ts";
 import { jsonRpcResult, startUpstream, type TestUpstream } from "./helpers/upstream.ts";
+import { MCP_POST_HEADERS, ping } from "./helpers/mcp.ts";
 
 let up: TestUpstream;
 let gw: RunningGateway;
 
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const ping = (id: number | string = 1) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
-const post = (path: string, body: string, headers: Record<string, string> = MCP_HEADERS) =>
+const post = (path: string, body: string, headers: Record<string, string> = MCP_POST_HEADERS) =>
   fetch(`${gw.url}${path}`, { method: "POST", headers, body });
 
 beforeAll(async () => {
@@ -115,7 +114,7 @@ describe("the Streamable HTTP transport", () => {
   });
 
   test("a wrong Content-Type gets 415", async () => {
-    const res = await post("/main/mcp", ping(), { ...MCP_HEADERS, "content-type": "text/plain" });
+    const res = await post("/main/mcp", ping(), { ...MCP_POST_HEADERS, "content-type": "text/plain" });
     expect(res.status).toBe(415);
     expect((await res.json()).error.code).toBe(-32000);
   });
@@ -152,7 +151,7 @@ describe("the Streamable HTTP transport", () => {
       res.end(body);
     });
     const res = await post("/main/mcp", ping(), {
-      ...MCP_HEADERS,
+      ...MCP_POST_HEADERS,
       "mcp-session-id": "sess-1",
       "mcp-protocol-version": "2025-11-25",
       authorization: "Bearer secret",
@@ -189,7 +188,7 @@ describe("the Streamable HTTP transport", () => {
     for (const [method, headers] of [
       ["GET", { accept: "text/event-stream", "mcp-session-id": "s" }],
       ["DELETE", { "mcp-session-id": "s" }],
-      ["PUT", MCP_HEADERS],
+      ["PUT", MCP_POST_HEADERS],
     ] as const) {
       const res = await fetch(`${gw.url}/post-only/mcp`, { method, headers, ...(method === "PUT" ? { body: ping() } : {}) });
       expect(res.status, method).toBe(405);
@@ -270,7 +269,7 @@ describe("streaming", () => {
       res.on("close", () => clearInterval(timer));
     });
     const controller = new AbortController();
-    const res = await fetch(`${gw.url}/main/mcp`, { method: "POST", headers: MCP_HEADERS, body: ping(), signal: controller.signal });
+    const res = await fetch(`${gw.url}/main/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(), signal: controller.signal });
     await res.body!.getReader().read();
     controller.abort();
     await expect.poll(() => up.aborted, { timeout: 2000 }).toBeGreaterThan(before);

@@ -18,9 +18,8 @@ import {
 } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
 import { jsonRpcResult, startUpstream, type TestUpstream } from "../helpers/upstream.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const ping = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
 
 function oasDefinition(id: string, listenPath: string, upstream: string) {
   const d = mcpDefinition({ id, listenPath, upstream }) as Record<string, any>;
@@ -57,7 +56,7 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
     });
-  const proxyPost = (path: string) => fetch(`${gw.url}${path}`, { method: "POST", headers: MCP_HEADERS, body: ping });
+  const proxyPost = (path: string) => fetch(`${gw.url}${path}`, { method: "POST", headers: MCP_POST_HEADERS, body: ping() });
 
   beforeAll(async () => {
     [up, up2, everything] = await Promise.all([startUpstream(), startUpstream(), startEverything()]);
@@ -314,7 +313,7 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
 
       const key = baseDef["x-tyk-api-gateway"].info.versioning.key;
       const viaHeader = (version?: string) =>
-        fetch(`${gw.url}/${base}/mcp`, { method: "POST", headers: { ...MCP_HEADERS, ...(version ? { [key]: version } : {}) }, body: ping });
+        fetch(`${gw.url}/${base}/mcp`, { method: "POST", headers: { ...MCP_POST_HEADERS, ...(version ? { [key]: version } : {}) }, body: ping() });
       expect(await (await viaHeader()).json()).toMatchObject({ result: { from: "one" } });
       expect(await (await viaHeader("v2")).json()).toMatchObject({ result: { from: "two" } });
       expect((await viaHeader("v9")).status).toBe(403);

@@ -32,10 +32,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, type Runtime } from "../helpers/gateways.ts";
 import { root, startEverything, type Running } from "../helpers/processes.ts";
+import { MCP_POST_HEADERS } from "../helpers/mcp.ts";
 
 const EVERYTHING_DOCS = join(root, "node_modules/@modelcontextprotocol/server-everything/dist/docs");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MCP_POST_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
 type Target = Runtime | "direct";
 const TARGETS: readonly Target[] = process.env.E2E_DIRECT ? ["direct", ...RUNTIMES] : RUNTIMES;

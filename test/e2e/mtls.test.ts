@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { startGateway, TEST_GATEWAY_SECRET, type RunningGateway } from "../helpers/gateways.ts";
 import { jsonRpcResult, startUpstream, type TestUpstream } from "../helpers/upstream.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
 const GOOD = "a1".repeat(32);
 const OTHER = "b2".repeat(32);
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const ping = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
 
 const cert = (fingerprint: string, verified = "SUCCESS") => ({
   tlsClientAuth: { certPresented: "1", certVerified: verified, certFingerprintSHA256: fingerprint.toUpperCase() },
@@ -38,7 +37,7 @@ describe("client certificates (mTLS) on workers", () => {
   });
 
   const call = (path: string, cf?: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    gw.dispatch!(`http://gateway.test${path}`, { method: "POST", headers: { ...MCP_HEADERS, ...headers }, body: ping, ...(cf ? { cf } : {}) });
+    gw.dispatch!(`http://gateway.test${path}`, { method: "POST", headers: { ...MCP_POST_HEADERS, ...headers }, body: ping(), ...(cf ? { cf } : {}) });
 
   test("a definition that asks for client certificates accepts a verified one on its allowlist", async () => {
     expect((await call("/cert-only/mcp", cert(GOOD))).status).toBe(200);

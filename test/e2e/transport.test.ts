@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway } from "../helpers/gateways.ts";
 import { startUpstream, type TestUpstream } from "../helpers/upstream.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
-const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
 
 /** The response head exactly as it crosses the wire (fetch would hide what the server wrote). */
 async function rawPost(url: string, body: string): Promise<{ status: number; headers: [string, string][] }> {
@@ -53,7 +52,7 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     const reached = new Promise<void>((resolve) => (arrived = resolve));
     up.handle(() => arrived()); // never answers
     const controller = new AbortController();
-    const pending = fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(1), signal: controller.signal });
+    const pending = fetch(`${gw.url}/t/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(1), signal: controller.signal });
     await reached;
     controller.abort();
     await expect(pending).rejects.toThrow();
@@ -72,7 +71,7 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
       res.on("close", () => clearInterval(timer));
     });
     const controller = new AbortController();
-    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(2), signal: controller.signal });
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(2), signal: controller.signal });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -114,7 +113,7 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
         res.end(JSON.stringify({ jsonrpc: "2.0", id: JSON.parse(body).id, result: { slow: true } }));
       }, 300);
     });
-    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(3) });
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(3) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ jsonrpc: "2.0", id: 3, result: { slow: true } });
   });
@@ -123,7 +122,7 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     const before = up.aborted;
     up.handle(() => {});
     const started = Date.now();
-    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(4) });
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(4) });
     expect(res.status).toBe(504);
     expect(await res.json()).toMatchObject({ jsonrpc: "2.0", id: 4, error: { code: -32004, data: { http_code: 504 } } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
@@ -141,7 +140,7 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
       res.end(`event: message\ndata: {"jsonrpc":"2.0","id":${id},"result":{}}\n\n`);
     });
     const started = Date.now();
-    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: HEADERS, body: ping(5) });
+    const res = await fetch(`${gw.url}/t/mcp`, { method: "POST", headers: MCP_POST_HEADERS, body: ping(5) });
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
