@@ -4,10 +4,11 @@
 // POST, concurrency 1 and 32, proxy CPU time per request), next to the bare passthrough.
 //
 //   node scripts/bench/investigate.mjs [--runtimes bun,workerd] [--rounds 2] [--seconds 3]
-//       [--only "as is,version read cached 1 s"] [--bun-store memory|file]
+//       [--only "as is,no deadline"] [--bun-store memory|file]
 //
 // Same CPU placement as run.mjs: the proxy under test alone on CPU 0, the upstream, wrk and this
-// script on CPU 1. Rounds interleave the variants (rotated order) so drift hits them all alike.
+// script on CPU 1. Each round measures one runtime's targets together, phase by phase, in a
+// rotated order, and the ratios are paired by round, so drift hits them all alike.
 import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -73,22 +74,40 @@ log(`investigate: ${targets.length} targets, ${rounds} round(s) of ${seconds} s 
 // Time allowed for repeating runs that other work on the machine disturbed.
 const budget = { remainingMs: 120_000 };
 const results = Object.fromEntries(targets.map((t) => [t.key, []]));
+// As in run.mjs: one group per runtime (its bare passthroughs and every variant) plus the direct
+// path, measured phase by phase (every target's c=1 run, then every target's c=32 run, then the SSE
+// streams), so the runs compared with each other lie seconds apart. Groups and the order within
+// each rotate from round to round.
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+const groups = [targets.filter((t) => !t.runtime), ...runtimes.map((r) => targets.filter((t) => t.runtime === r))];
+const steady = { attempts: 3, maxForeign: 0.1, budget };
 for (let round = 0; round < rounds; round++) {
-  const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-  for (const t of order) {
-    const quiet = await waitForQuiet({ maxMs: 15_000 });
-    if (!quiet.quiet) log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
-    await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
-    const steady = { attempts: 3, maxForeign: 0.1, budget };
-    const c1 = await measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
-    const c32 = await measureLoadSteady(t, { connections: 32, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
-    const sse = [];
-    for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
-    results[t.key].push({ c1, c32, ttfe: median(sse.slice(2)), busy: !quiet.quiet });
-    log(
-      `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
-        `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,
-    );
+  for (const group of rotate(groups, round)) {
+    const order = rotate(group, round);
+    const runs = Object.fromEntries(order.map((t) => [t.key, { busy: false }]));
+    for (const t of order) {
+      const quiet = await waitForQuiet({ maxMs: 15_000 });
+      if (!quiet.quiet) log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
+      runs[t.key].busy = !quiet.quiet;
+      await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
+      runs[t.key].c1 = await measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
+    }
+    for (const t of order) {
+      runs[t.key].c32 = await measureLoadSteady(t, { connections: 32, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
+    }
+    for (const t of order) {
+      const sse = [];
+      for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
+      runs[t.key].ttfe = median(sse.slice(2));
+    }
+    for (const t of order) {
+      const { c1, c32 } = runs[t.key];
+      results[t.key].push(runs[t.key]);
+      log(
+        `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
+          `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,
+      );
+    }
   }
 }
 closeProbes();
@@ -101,18 +120,22 @@ const direct = results.direct;
 const directP50 = median(direct.map((r) => r.c1.p50));
 const directTtfe = median(direct.map((r) => r.ttfe));
 const lines = [
-  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is | SSE TTFE − direct (ms) |",
-  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is (paired by round) | bare/x CPU/req c=32 (paired by round) | SSE TTFE − direct (ms) |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ];
 for (const runtime of runtimes) {
-  const asIs = median((results[`${runtime}/gateway: as is`] ?? []).map((r) => r.c32.rps));
+  const asIs = results[`${runtime}/gateway: as is`] ?? [];
+  // The bare passthrough that is cheaper by its median CPU per request at c=32, as run.mjs picks it.
+  const bares = targets.filter((x) => x.runtime === runtime && !x.variant).map((x) => results[x.key]);
+  const bare = bares.reduce((a, b) => (median(b.map((x) => x.c32.cpuUsPerReq)) < median(a.map((x) => x.c32.cpuUsPerReq)) ? b : a));
+  const paired = (r, other, ratio) => (other.length === r.length ? median(r.map((x, i) => ratio(x, other[i]))) : NaN);
   for (const t of targets.filter((x) => x.runtime === runtime)) {
     const r = results[t.key];
     const p50 = median(r.map((x) => x.c1.p50));
-    const rps32 = median(r.map((x) => x.c32.rps));
     lines.push(
       `| ${runtime} | ${t.key.slice(runtime.length + 1)} | ${fmt(p50, 3)} | ${fmt(p50 - directP50, 3)} | ${fmt(median(r.map((x) => x.c1.rps)), 0)} | ` +
-        `${fmt(rps32, 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ${fmt(rps32 / asIs)} | ` +
+        `${fmt(median(r.map((x) => x.c32.rps)), 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ` +
+        `${fmt(paired(r, asIs, (x, a) => x.c32.rps / a.c32.rps))} | ${fmt(paired(r, bare, (x, b) => b.c32.cpuUsPerReq / x.c32.cpuUsPerReq))} | ` +
         `${fmt(median(r.map((x) => x.ttfe)) - directTtfe)} |`,
     );
   }
