@@ -9,6 +9,7 @@ import { createGateway } from "../src/gateway.ts";
 import { MemoryStore } from "../src/stores/memory.ts";
 import type { KeyValueStore } from "../src/stores/types.ts";
 import { mcpDefinition } from "./helpers/definitions.ts";
+import { MCP_POST_HEADERS, ping } from "./helpers/mcp.ts";
 
 async function setup(fetchImpl?: typeof fetch, store: KeyValueStore = new MemoryStore()) {
   const r = validateDefinition(mcpDefinition({ id: "a", listenPath: "/a/", upstream: "http://upstream.test" }));
@@ -27,7 +28,7 @@ async function setup(fetchImpl?: typeof fetch, store: KeyValueStore = new Memory
   return { app, calls };
 }
 
-const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+const body = ping();
 
 describe("the request path", () => {
   test("a POST with no Accept header gets 406 and nothing is forwarded", async () => {
@@ -65,7 +66,7 @@ describe("the request path", () => {
     await app.request("/a/mcp", {
       method: "POST",
       body: spaced,
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: MCP_POST_HEADERS,
     });
     expect(await calls[0]!.text()).toBe(spaced);
     expect(calls[0]!.redirect).toBe("manual");
@@ -76,7 +77,7 @@ describe("the request path", () => {
     const res = await app.request("/a/mcp", {
       method: "POST",
       body,
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: MCP_POST_HEADERS,
     });
     expect(res.status).toBe(307);
     expect(res.headers.get("location")).toBe("http://elsewhere/");
@@ -89,7 +90,7 @@ describe("the request path", () => {
     const res = await app.request("/a/mcp", {
       method: "POST",
       body,
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: MCP_POST_HEADERS,
     });
     expect(res.status).toBe(502);
     const text = await res.text();

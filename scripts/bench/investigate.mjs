@@ -14,8 +14,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { canPin, hasCommand, median, pinProcess, stopAllChildren, waitForQuiet } from "./lib.mjs";
-import { checkPost, closeProbes, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
+import { canPin, hasCommand, median, pinProcess, rotate, stopAllChildren, waitForQuiet } from "./lib.mjs";
+import { checkPost, closeProbes, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
 import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 import { bundleBunEntry, patchPlugin, VARIANTS } from "./variants.mjs";
 
@@ -78,31 +78,32 @@ const results = Object.fromEntries(targets.map((t) => [t.key, []]));
 // path, measured phase by phase (every target's c=1 run, then every target's c=32 run, then the SSE
 // streams), so the runs compared with each other lie seconds apart. Groups and the order within
 // each rotate from round to round.
-const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 const groups = [targets.filter((t) => !t.runtime), ...runtimes.map((r) => targets.filter((t) => t.runtime === r))];
 const steady = { attempts: 3, maxForeign: 0.1, budget };
 for (let round = 0; round < rounds; round++) {
   for (const group of rotate(groups, round)) {
     const order = rotate(group, round);
-    const runs = Object.fromEntries(order.map((t) => [t.key, { busy: false }]));
+    const busy = new Set();
+    const measured = await measureInPhases(order, [1, 32], {
+      prepare: async (t) => {
+        const quiet = await waitForQuiet({ maxMs: 15_000 });
+        if (!quiet.quiet) {
+          log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
+          busy.add(t.key);
+        }
+        await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
+      },
+      load: (t, connections) => measureLoadSteady(t, { connections, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady),
+      sse: async (t) => {
+        const sse = [];
+        for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
+        return median(sse.slice(2));
+      },
+    });
     for (const t of order) {
-      const quiet = await waitForQuiet({ maxMs: 15_000 });
-      if (!quiet.quiet) log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
-      runs[t.key].busy = !quiet.quiet;
-      await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
-      runs[t.key].c1 = await measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
-    }
-    for (const t of order) {
-      runs[t.key].c32 = await measureLoadSteady(t, { connections: 32, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady);
-    }
-    for (const t of order) {
-      const sse = [];
-      for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
-      runs[t.key].ttfe = median(sse.slice(2));
-    }
-    for (const t of order) {
-      const { c1, c32 } = runs[t.key];
-      results[t.key].push(runs[t.key]);
+      const { load, sse } = measured[t.key];
+      const [c1, c32] = [load[1], load[32]];
+      results[t.key].push({ c1, c32, ttfe: sse, busy: busy.has(t.key) });
       log(
         `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
           `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,

@@ -242,6 +242,9 @@ export const canPin = () => existsSync("/proc/self/stat") && hasCommand("taskset
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
+/** `list` rotated left by `by` places (the order of a round's runs changes from round to round). */
+export const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+
 export function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;

@@ -255,3 +255,23 @@ export async function measureLoadSteady(target, options, { attempts = 3, maxFore
   }
   return best;
 }
+
+/**
+ * One round's runs of a group of targets, phase by phase: `prepare` then each target's run at the
+ * first concurrency, each target's run at the next, and so on, then each target's SSE streams, in
+ * the order given. So runs that are compared with each other lie seconds apart, not the length of
+ * a whole round (a shared machine's speed drifts within a minute).
+ *
+ * @returns by target key: `{ load: { [concurrency]: result of load() }, sse: result of sse() }`
+ */
+export async function measureInPhases(order, concurrencies, { prepare, load, sse }) {
+  const out = Object.fromEntries(order.map((t) => [t.key, { load: {}, sse: undefined }]));
+  for (const [i, c] of concurrencies.entries()) {
+    for (const target of order) {
+      if (i === 0) await prepare(target);
+      out[target.key].load[c] = await load(target, c);
+    }
+  }
+  for (const target of order) out[target.key].sse = await sse(target);
+  return out;
+}

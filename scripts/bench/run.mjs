@@ -62,11 +62,12 @@ import {
   median,
   pinProcess,
   root,
+  rotate,
   spread,
   stopAllChildren,
   waitForQuiet,
 } from "./lib.mjs";
-import { checkPost, closeProbes, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
+import { checkPost, closeProbes, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
 import {
   startBunBare,
   startBunGateway,
@@ -158,24 +159,12 @@ async function prepare(target) {
   await postLoad(target.url, { loadgen: config.loadgen, connections: 32, seconds: config.warmup, cpu: SIDE_CPU });
 }
 
-/**
- * One round's measurements of a group of targets (one runtime's bare passthroughs and gateway, or
- * the direct path), phase by phase: each target's c=1 run, then each one's c=32 run, then each
- * one's SSE streams, in the given order. So a gateway run and the bare runs it is compared with lie
- * seconds apart, not the length of a whole round: this machine's speed drifts within a minute.
- */
-async function measureGroup(group, results) {
-  for (const target of group) results[target.key] = { load: {}, sse: [] };
-  for (const [i, c] of config.concurrency.entries()) {
-    for (const target of group) {
-      if (i === 0) await prepare(target);
-      results[target.key].load[c] = await measureLoad(target, c, config.seconds);
-    }
-  }
-  for (const target of group) {
-    for (let i = 0; i < config.sseWarmup; i++) await sseProbe(target.url);
-    for (let i = 0; i < config.sseRuns; i++) results[target.key].sse.push(await sseProbe(target.url));
-  }
+/** A target's SSE streams for one round: the warm-up ones, then the timed ones. */
+async function sseRuns(target) {
+  for (let i = 0; i < config.sseWarmup; i++) await sseProbe(target.url);
+  const out = [];
+  for (let i = 0; i < config.sseRuns; i++) out.push(await sseProbe(target.url));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,7 +220,6 @@ for (const t of targets) {
 const groups = [targets.filter((t) => t.runtime === "-"), ...config.runtimes.map((r) => targets.filter((t) => t.runtime === r))].filter(
   (g) => g.length > 0,
 );
-const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 const rounds = [];
 for (let round = 0; round < config.rounds; round++) {
   const results = {};
@@ -239,7 +227,10 @@ for (let round = 0; round < config.rounds; round++) {
   for (const group of rotate(groups, round)) {
     const t0 = Date.now();
     const order = rotate(group, round);
-    await measureGroup(order, results);
+    Object.assign(
+      results,
+      await measureInPhases(order, config.concurrency, { prepare, load: (target, c) => measureLoad(target, c, config.seconds), sse: sseRuns }),
+    );
     for (const t of order) {
       const l = results[t.key].load;
       log(

@@ -146,12 +146,6 @@ function cleanedCopy(upstream: Headers): Headers {
   return out;
 }
 
-/** Headers for the response to the client: the upstream's, less hop-by-hop ones (a copy when any go). */
-export function clientResponseHeaders(upstream: Headers, serverDrops: ReadonlySet<string> = NONE): Headers {
-  // The common case, an upstream that sent none of these, needs no copy.
-  return needsResponseCleanup(upstream, serverDrops) ? cleanedCopy(upstream) : upstream;
-}
-
 /**
  * Whether the runtime lets a `fetch` response's headers be changed (the Fetch standard makes them
  * immutable; Bun does not), learnt from the first response that needs a change.

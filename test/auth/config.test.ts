@@ -7,6 +7,7 @@ import { describe, expect, test } from "vitest";
 import { compileAuth, credentialFrom, type AuthConfig } from "../../src/auth/config.ts";
 import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
 interface AuthSpec {
   /** `components.securitySchemes` (the OpenAPI side). */
@@ -273,8 +274,8 @@ describe("authentication on with no usable scheme fails closed on the request pa
     });
     const init = {
       method: "POST",
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: ping(),
+      headers: MCP_POST_HEADERS,
     };
     expect((await app.request("/a/mcp", init)).status).toBe(401);
     expect((await app.request("/a/mcp?api_key=anything", init)).status).toBe(401);

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
 const API = "everything-secure";
 
@@ -111,8 +112,8 @@ describe.each(RUNTIMES)("consumers on %s", (runtime) => {
   test("without a key: 401 with a WWW-Authenticate challenge", async () => {
     const res = await fetch(`${gw.url}/secure/mcp`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      headers: MCP_POST_HEADERS,
+      body: ping(),
     });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);

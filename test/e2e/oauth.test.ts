@@ -32,6 +32,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
+import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
 const AS = "https://as.example.test";
 const IDP = "https://idp.example.test";
@@ -209,7 +210,7 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
   const initialize = (headers: Record<string, string> = {}, path = "/oauth/mcp") =>
     fetch(`${gw.url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      headers: { ...MCP_POST_HEADERS, ...headers },
       body: JSON.stringify({
         jsonrpc: "2.0",
         id: 1,
@@ -409,7 +410,7 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
    */
   test("a token for another resource server cannot be replayed by sending its Host", async () => {
     const foreign = await accessToken({ sub: "victim", aud: "http://evil.example.test/oauth/mcp", scope: "mcp:read mcp:tools" });
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+    const body = ping();
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
         {
@@ -480,7 +481,7 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
         accept: "application/json, text/event-stream",
         authorization: `Bearer ${await accessToken({ sub: "a", aud: mcpUrl, scope: "profile" })}`,
       },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      body: ping(),
     });
     expect(raw.status).toBe(403);
     expect(await raw.json()).toMatchObject({ error: { code: -32002 } });
@@ -511,7 +512,7 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
     // The plain JWT proxy's 403 has no OAuth challenge.
     const res = await fetch(`${gw.url}/jwt/mcp`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}` },
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
       body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "get-env", arguments: {} } }),
     });
     expect(res.status).toBe(403);

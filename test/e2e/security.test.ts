@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startUpstream, jsonRpcResult, type TestUpstream } from "../helpers/upstream.ts";
+import { MCP_POST_HEADERS } from "../helpers/mcp.ts";
 
 const KEY_HEADER = "X-Api-Key";
 const JWT_SECRET = new TextEncoder().encode("security-suite-hmac-secret-0123456789abcdef");
@@ -103,7 +104,7 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
     const started = performance.now();
     const res = await fetch(`${gw.url}${path}`, {
       method,
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      headers: { ...MCP_POST_HEADERS, ...headers },
       body: typeof body === "string" || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
     });
     const text = await res.text();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { clientResponseHeaders, forClient, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { forClient, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
 
 /** The upstream headers as the upstream's `fetch` turns them into a `Headers`. */
 const upstream = (...args: Parameters<typeof upstreamRequestHeaders>) => new Headers(upstreamRequestHeaders(...args));
@@ -103,6 +103,9 @@ describe("headers towards the upstream", () => {
 });
 
 describe("headers back to the client", () => {
+  // The copy a response with a replaced body (an SSE guard's) gets: the upstream's headers, cleaned.
+  const clientResponseHeaders = (upstream: Headers) => forClient(new Response(null, { headers: upstream }), new Response("").body).headers;
+
   test("the upstream's headers pass, less hop-by-hop ones", () => {
     const out = clientResponseHeaders(
       new Headers({
