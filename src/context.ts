@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
+import type { HeaderRecord } from "./proxy/headers.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
 
@@ -27,9 +28,12 @@ export class RequestState {
 
   /** Set by `route`: the API serving this request and the path to forward. */
   readonly match: RouteMatch;
+  /** Set by `route`: the client's headers, read once (`readHeaders`); the steps look them up here. */
+  readonly headers: HeaderRecord;
 
-  constructor(match: RouteMatch) {
+  constructor(match: RouteMatch, headers: HeaderRecord) {
     this.match = match;
+    this.headers = headers;
     this.visibility = match.route.rules;
   }
 }
@@ -70,8 +74,11 @@ export interface GatewayEnv {
 
 export type GatewayContext = Context<GatewayEnv>;
 
-/** Returns the client's address, as the runtime knows it (the entry supplies this). */
-export type ClientAddress = (c: GatewayContext) => string | undefined;
+/**
+ * Returns the client's address, as the runtime knows it (the entry supplies this): from the
+ * runtime's connection, or from a header the platform sets (`headers`, the request's own).
+ */
+export type ClientAddress = (c: GatewayContext, headers: HeaderRecord) => string | undefined;
 
 /** Returns the client certificate the runtime verified (the entry supplies this where it can). */
 export type ClientCertificateSource = (c: GatewayContext) => ClientCertificate | undefined;

@@ -60,8 +60,11 @@ export interface GatewayDeps {
    * by itself; the gateway then copies an upstream's headers only to remove others.
    */
   serverDropsHeaders?: readonly string[];
-  /** The runtime cancels a request's timers when the request is done (workerd), so none need clearing. */
-  timersEndWithRequest?: boolean;
+  /**
+   * The runtime ties a request's I/O to it (workerd): `request.signal` follows the client, and what
+   * a finished request still waits on is cancelled (see `ForwardOptions.requestScoped`).
+   */
+  requestScoped?: boolean;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -96,7 +99,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
     ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
     ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
-    ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
+    ...(deps.requestScoped ? { requestScoped: true } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
     onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
   });
@@ -116,7 +119,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // open API's request reaches the upstream after one wait (the body) instead of one per step.
   function proxy(c: GatewayContext, table: RouteTable): Promise<Response> {
     const state = routeRequest(table, c);
-    checkOrigin(c, state.match.route);
+    checkOrigin(c, state);
     const authenticated = authenticate(c, state);
     return authenticated ? authenticated.then(() => afterAuthentication(c, state)) : afterAuthentication(c, state);
   }

@@ -7,7 +7,7 @@
  * request itself came to a loopback host (a local tool such as the MCP Inspector; a rebinding attack
  * shows its own, non-loopback origin). A request without `Origin` (not from a browser) passes.
  */
-import type { GatewayContext } from "../context.ts";
+import type { GatewayContext, RequestState } from "../context.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
@@ -48,12 +48,11 @@ export function originAllowed(origin: string, requestHost: string, rule: OriginR
  * The Origin check of the request path: throws 403 when the request carries an `Origin` that may
  * not call `route`. A request without `Origin` (not from a browser) passes.
  */
-export function checkOrigin(c: GatewayContext, route: ApiRoute): void {
-  const headers = c.req.raw.headers;
-  const origin = headers.get("origin");
-  if (origin === null) return;
-  const host = headers.get("host") ?? new URL(c.req.url).host;
-  if (!originAllowed(origin, host, route.origins)) {
+export function checkOrigin(c: GatewayContext, state: RequestState): void {
+  const origin = state.headers.origin;
+  if (origin === undefined) return;
+  const host = state.headers.host ?? new URL(c.req.url).host;
+  if (!originAllowed(origin, host, state.match.route.origins)) {
     throw new GatewayError(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server");
   }
 }

@@ -25,10 +25,14 @@ export const DISCARD_MAX_MS = 2000;
  * Reads the whole body of `request` as bytes.
  *
  * @param limit maximum number of bytes (default {@link DEFAULT_MAX_BODY_BYTES})
+ * @param declared the request's `Content-Length` (default: read from `request.headers`)
  * @throws GatewayError -32600 with HTTP 413 when the body is larger than `limit`
  */
-export function readBody(request: Request, limit = DEFAULT_MAX_BODY_BYTES): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get("content-length");
+export function readBody(
+  request: Request,
+  limit = DEFAULT_MAX_BODY_BYTES,
+  declared: string | null = request.headers.get("content-length"),
+): Promise<Uint8Array<ArrayBuffer>> {
   if (declared !== null) {
     if (Number(declared) > limit) return refuse(request, limit);
     // The length is declared and within the limit: the runtime's own reader is fastest, and the

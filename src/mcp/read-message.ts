@@ -25,7 +25,7 @@ export function accepts(accept: string, mediaType: string): boolean {
   return false;
 }
 
-function isJsonContentType(value: string | null): boolean {
+function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;
   const type = value.split(";")[0]!.trim().toLowerCase();
   return type === "application/json";
@@ -51,14 +51,14 @@ function acceptsJsonAndSse(accept: string): boolean {
 export function readMessage(c: GatewayContext, state: RequestState): void | Promise<void> {
   const route = state.match.route;
   if (c.req.method !== "POST" || route.kind !== "mcp") return;
-  const headers = c.req.raw.headers;
-  if (!isJsonContentType(headers.get("content-type"))) {
+  const headers = state.headers;
+  if (!isJsonContentType(headers["content-type"])) {
     throw new GatewayError(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json");
   }
-  if (!acceptsJsonAndSse(headers.get("accept") ?? "")) {
+  if (!acceptsJsonAndSse(headers.accept ?? "")) {
     throw new GatewayError(ErrorCode.Rejected, 406, "Not Acceptable: an MCP POST must accept both application/json and text/event-stream");
   }
-  return readBody(c.req.raw, route.maxBodyBytes).then((bytes) => {
+  return readBody(c.req.raw, route.maxBodyBytes, headers["content-length"] ?? null).then((bytes) => {
     state.mcp = parseMessage(decodeUtf8(bytes));
     state.body = bytes;
   });

@@ -33,8 +33,7 @@ const NONE: ReadonlySet<string> = new Set();
 /** The names a `Connection` value lists, by value: peers send the same few values over and over. */
 const listedByValue = new Map<string, ReadonlySet<string>>();
 
-function connectionListed(headers: Headers): ReadonlySet<string> {
-  const value = headers.get("connection");
+function connectionListed(value: string | null | undefined): ReadonlySet<string> {
   if (!value) return NONE;
   let listed = listedByValue.get(value);
   if (listed === undefined) {
@@ -45,6 +44,29 @@ function connectionListed(headers: Headers): ReadonlySet<string> {
     listedByValue.set(value, listed);
   }
   return listed;
+}
+
+/**
+ * A request's headers as a record: lower-case name → value, a repeated header's values combined
+ * as `Headers.get` combines them. No prototype, so any name (`__proto__`, `constructor`) reads as
+ * the header it is, or as `undefined`.
+ */
+export type HeaderRecord = Readonly<Record<string, string>>;
+
+/**
+ * The client's headers, read once per request ({@link HeaderRecord}): every later step looks a
+ * header up here instead of asking the `Headers` object again. On workerd each `Headers` call
+ * crosses into C++ and builds a string (`get` ~3.5k instructions; one `forEach` over all of them
+ * costs about two `get`s per header), so the request path's half-dozen lookups plus the walk that
+ * builds the upstream's headers cost one walk this way (counted with callgrind,
+ * `scripts/bench/RESULTS.md`).
+ */
+export function readHeaders(headers: Headers): HeaderRecord {
+  const out: Record<string, string> = Object.create(null);
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
 }
 
 export interface ForwardedInfo {
@@ -59,29 +81,29 @@ export interface ForwardedInfo {
 export type UpstreamHeaders = Record<string, string>;
 
 /**
- * Headers for the upstream request.
+ * Headers for the upstream request, from the client's ({@link readHeaders}).
  *
- * Built as a plain record in one `forEach` pass over the client's headers: on workerd every call
- * into a `Headers` object crosses into C++, and copying the client's `Headers` then walking its
- * names to delete some cost about twice as much as this (measured in workerd, 5 request headers:
- * ~27 µs against ~19 µs including the upstream `Request` built from it; on Bun both ~3 µs).
- * `forEach` gives each name once with its values combined, as `Headers.get` does.
+ * Built as a plain record, which the runtime's `fetch` turns into its own headers: on workerd a
+ * record's properties are read in one pass in C++, where building a `Headers` object call by
+ * call, or copying the client's and deleting from it, crosses into C++ once per change. A plain
+ * object with fast properties is read faster than one without a prototype (~6k instructions for
+ * five headers, callgrind on workerd); the one name a plain object would take for its prototype,
+ * `__proto__`, is defined as an own property instead.
  *
  * @param extraDrop further header names (lower case) never to forward, such as the auth header a
  *   definition reads credentials from
  * @param keepClientCredentials pass `Authorization` and `Cookie` (plain OAS APIs only; never MCP)
  */
 export function upstreamRequestHeaders(
-  incoming: Headers,
+  incoming: HeaderRecord,
   forwarded: ForwardedInfo,
   extraDrop: ReadonlySet<string> = NONE,
   keepClientCredentials = false,
 ): UpstreamHeaders {
-  const listed = connectionListed(incoming);
-  // No prototype: a client's header named `__proto__` is a header like any other.
-  const out: UpstreamHeaders = Object.create(null);
+  const listed = connectionListed(incoming.connection);
+  const out: UpstreamHeaders = {};
   let priorFor: string | undefined;
-  incoming.forEach((value, name) => {
+  for (const name in incoming) {
     if (
       HOP_BY_HOP.has(name) ||
       CLIENT_ONLY.has(name) ||
@@ -90,14 +112,16 @@ export function upstreamRequestHeaders(
       (!keepClientCredentials && CLIENT_CREDENTIALS.has(name)) ||
       name.startsWith("cf-")
     ) {
-      return;
+      continue;
     }
+    const value = incoming[name]!;
     if (name.startsWith("x-forwarded-")) {
       if (name === "x-forwarded-for") priorFor = value;
-      return;
+      continue;
     }
-    out[name] = value;
-  });
+    if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    else out[name] = value;
+  }
   if (forwarded.clientAddress) {
     out["x-forwarded-for"] = priorFor ? `${priorFor}, ${forwarded.clientAddress}` : forwarded.clientAddress;
   } else if (priorFor) {
@@ -119,15 +143,16 @@ export function upstreamRequestHeaders(
 function needsResponseCleanup(upstream: Headers, serverDrops: ReadonlySet<string>): boolean {
   if (upstream.has("content-encoding")) return true;
   for (const name of HOP_BY_HOP) if (!serverDrops.has(name) && upstream.has(name)) return true;
-  if (!upstream.has("connection")) return false;
+  const connection = upstream.get("connection");
+  if (connection === null) return false;
   if (!serverDrops.has("connection")) return true;
   // Only what the server drops anyway, or option tokens ("close") that name no header sent.
-  for (const name of connectionListed(upstream)) if (!serverDrops.has(name) && upstream.has(name)) return true;
+  for (const name of connectionListed(connection)) if (!serverDrops.has(name) && upstream.has(name)) return true;
   return false;
 }
 
 function removeFromResponse(upstream: Headers, out: Headers): void {
-  const listed = connectionListed(upstream);
+  const listed = connectionListed(upstream.get("connection"));
   // Deleting a name that is absent changes nothing: no walk over the upstream's headers needed.
   for (const name of HOP_BY_HOP) out.delete(name);
   for (const name of listed) out.delete(name);

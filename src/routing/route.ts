@@ -10,6 +10,7 @@
  */
 import { RequestState, type GatewayContext } from "../context.ts";
 import { ErrorCode, errors, GatewayError } from "../errors.ts";
+import { readHeaders } from "../proxy/headers.ts";
 import { relativePath, transportPath, type RouteTable } from "./route-table.ts";
 
 /** The request path's API in `table`: the request's state (`c.get("state")`) starts here. */
@@ -20,7 +21,7 @@ export function routeRequest(table: RouteTable, c: GatewayContext): RequestState
   if (!match) {
     throw errors.notFound(table.matchesInactive(path) ? "The API on this path is not active" : `No API is listening on ${path}`);
   }
-  const state = new RequestState(match);
+  const state = new RequestState(match, readHeaders(c.req.raw.headers));
   c.set("state", state);
   return state;
 }
