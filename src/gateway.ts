@@ -60,11 +60,8 @@ export interface GatewayDeps {
    * by itself; the gateway then copies an upstream's headers only to remove others.
    */
   serverDropsHeaders?: readonly string[];
-  /**
-   * The runtime ties a request's I/O to it (workerd): `request.signal` follows the client, and what
-   * a finished request still waits on is cancelled (see `ForwardOptions.requestScoped`).
-   */
-  requestScoped?: boolean;
+  /** The runtime cancels a request's timers when the request is done (workerd), so none need clearing. */
+  timersEndWithRequest?: boolean;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -99,7 +96,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
     ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
     ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
-    ...(deps.requestScoped ? { requestScoped: true } : {}),
+    ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
     ...(deps.secrets ? { secrets: deps.secrets } : {}),
     onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
   });

@@ -49,9 +49,8 @@ function gatewayFor(env: WorkerEnv): Gateway {
     clientCertificate: (c) => clientCertificateOf(c.req.raw),
     // workerd's HTTP server writes these itself and drops a response's own (test/e2e/transport).
     serverDropsHeaders: ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"],
-    // `request.signal` follows the client (enable_request_signal), and a finished request's timers
-    // and subrequests are cancelled: the upstream timeout is a race, with no AbortController.
-    requestScoped: true,
+    // A request's timers are cancelled when it is done: the upstream timeout needs no clearTimeout.
+    timersEndWithRequest: true,
     // Worker vars and secrets, for `$secret_env.NAME` in upstream credentials.
     secrets: (name) => {
       const value = (env as unknown as Record<string, unknown>)[name];

@@ -22,7 +22,7 @@ import type { ApiRoute } from "../routing/route-table.ts";
 import type { McpMessage } from "../mcp/jsonrpc.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import { forClient, upstreamRequestHeaders, type UpstreamHeaders } from "./headers.ts";
-import { TIMED_OUT, UpstreamDeadline, withinTimeout } from "./deadline.ts";
+import { UpstreamDeadline } from "./deadline.ts";
 import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
 
 export interface ForwardOptions {
@@ -48,14 +48,8 @@ export interface ForwardOptions {
    * upstream response carrying only those is handed on without a copy (see `forClient`).
    */
   serverDropsHeaders?: readonly string[];
-  /**
-   * The runtime ties a request's I/O to the request (workerd, with `enable_request_signal`):
-   * `request.signal` aborts when the client leaves, and the timers and subrequests a request still
-   * waits on are cancelled once it is done. The upstream `fetch` then takes the client's signal
-   * itself, and the timeout is a timer raced against the response head, never cleared: no
-   * `AbortController` and no `clearTimeout` per request. Elsewhere {@link UpstreamDeadline} does it.
-   */
-  requestScoped?: boolean;
+  /** The runtime cancels a request's timers when the request is done (workerd): none are cleared. */
+  timersEndWithRequest?: boolean;
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
@@ -99,14 +93,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
-  const requestScoped = options.requestScoped === true;
-
-  /** The error for an upstream request that failed before its head arrived. */
-  function failed(cause: unknown, clientGone: boolean, route: ApiRoute): GatewayError {
-    if (clientGone) return new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
-    onUpstreamError(cause, route);
-    return errors.upstreamUnavailable(undefined, cause);
-  }
+  const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
 
   return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
     const match = state.match;
@@ -137,46 +124,32 @@ export function forwarder(options: ForwardOptions = {}): Forward {
 
     const method = request.method;
     const seconds = timeoutFor(route, mcp, method, fallbackTimeout);
+    // Ends the upstream request early: past the timeout (until the response head arrives), or once
+    // the client has gone.
+    const deadline = new UpstreamDeadline(request, seconds * 1000, deadlineOptions);
 
     // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
     // MCP upstream gets no body on anything but a (checked) POST.
     let body: BodyInit | null = state.body ?? null;
     if (body === null && route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
-    const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: "manual" };
-    // Needed by Node and Deno for a streamed request body; ignored elsewhere.
-    if (body instanceof ReadableStream) init.duplex = "half";
 
     let response: Response;
-    let deadline: UpstreamDeadline | undefined;
-    if (requestScoped) {
-      // The client's leaving aborts the upstream request through its own signal, and the timeout
-      // is a timer raced against the head: what is still pending ends with the request.
-      init.signal = request.signal;
-      let outcome: Response | typeof TIMED_OUT;
-      try {
-        outcome = await withinTimeout(fetchUpstream(target, init), seconds * 1000);
-      } catch (cause) {
-        throw failed(cause, request.signal.aborted, route);
-      }
-      if (outcome === TIMED_OUT) throw errors.upstreamTimeout(seconds);
-      response = outcome;
-    } else {
-      // Ends the upstream request early: past the timeout (until the response head arrives), or
-      // once the client has gone.
-      deadline = new UpstreamDeadline(request, seconds * 1000);
-      init.signal = deadline.signal;
-      try {
-        response = await fetchUpstream(target, init);
-      } catch (cause) {
-        deadline.settle();
-        if (deadline.timedOut) throw errors.upstreamTimeout(seconds);
-        throw failed(cause, deadline.clientGone, route);
-      }
+    try {
+      const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: "manual", signal: deadline.signal };
+      // Needed by Node and Deno for a streamed request body; ignored elsewhere.
+      if (body instanceof ReadableStream) init.duplex = "half";
+      response = await fetchUpstream(target, init);
+    } catch (cause) {
+      deadline.settle();
+      if (deadline.timedOut) throw errors.upstreamTimeout(seconds);
+      if (deadline.clientGone) throw new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
+      onUpstreamError(cause, route);
+      throw errors.upstreamUnavailable(undefined, cause);
     }
     const contentType = response.headers.get("content-type");
     const isSse = contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
     // A stream may last long: the client's leaving must end it on every runtime.
-    deadline?.settle({ followClient: isSse });
+    deadline.settle({ followClient: isSse });
 
     if (response.status >= 500 && !isJsonRpcBody(contentType)) {
       await response.body?.cancel().catch(() => {});

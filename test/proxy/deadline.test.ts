@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { TIMED_OUT, UpstreamDeadline, withinTimeout } from "../../src/proxy/deadline.ts";
+import { UpstreamDeadline } from "../../src/proxy/deadline.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -106,20 +106,30 @@ describe("UpstreamDeadline", () => {
     expect(d.signal.aborted).toBe(true);
   });
 
-  test("withinTimeout: the work's answer when it comes first; a late timer changes nothing", async () => {
-    const answer = await withinTimeout(sleep(5).then(() => "head"), 30);
-    expect(answer).toBe("head");
-    await sleep(40);
-    expect(answer).toBe("head");
+  test("where timers end with the request, a settled deadline's timers may still fire and do nothing", async () => {
+    const c = client();
+    const cleared: unknown[] = [];
+    const clear = globalThis.clearTimeout;
+    globalThis.clearTimeout = ((t: unknown) => {
+      cleared.push(t);
+      clear(t as never);
+    }) as typeof clearTimeout;
+    try {
+      const d = new UpstreamDeadline(c.request, 30, { linkAfterMs: 10, timersEndWithRequest: true });
+      d.settle();
+      await sleep(60);
+      expect(cleared).toHaveLength(0);
+      expect(d.signal.aborted).toBe(false);
+      expect(d.timedOut).toBe(false);
+      expect(c.listeners).toBe(0);
+    } finally {
+      globalThis.clearTimeout = clear;
+    }
   });
 
-  test("withinTimeout: TIMED_OUT when the time runs out first", async () => {
-    const started = Date.now();
-    expect(await withinTimeout(new Promise(() => {}), 30)).toBe(TIMED_OUT);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
-  });
-
-  test("withinTimeout: the work's failure passes through", async () => {
-    await expect(withinTimeout(Promise.reject(new TypeError("refused")), 30)).rejects.toThrow("refused");
+  test("where timers end with the request, an unsettled deadline still times out", async () => {
+    const d = new UpstreamDeadline(client().request, 30, { linkAfterMs: 10, timersEndWithRequest: true });
+    await sleep(60);
+    expect(d.timedOut).toBe(true);
   });
 });
