@@ -28,11 +28,14 @@ export class RequestState {
 
   /** Set by `route`: the API serving this request and the path to forward. */
   readonly match: RouteMatch;
+  /** Set by `route`: the request's method, read once (on workerd each read builds a new string). */
+  readonly method: string;
   /** Set by `route`: the client's headers, read once (`readHeaders`); the steps look them up here. */
   readonly headers: HeaderRecord;
 
-  constructor(match: RouteMatch, headers: HeaderRecord) {
+  constructor(match: RouteMatch, method: string, headers: HeaderRecord) {
     this.match = match;
+    this.method = method;
     this.headers = headers;
     this.visibility = match.route.rules;
   }

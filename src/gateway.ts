@@ -122,7 +122,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   function afterAuthentication(c: GatewayContext, state: RequestState): Promise<Response> {
-    checkMethod(c.req.method, state);
+    checkMethod(state.method, state);
     const read = readMessage(c, state);
     if (read) {
       return read.then(() => {

@@ -50,7 +50,7 @@ function acceptsJsonAndSse(accept: string): boolean {
  */
 export function readMessage(c: GatewayContext, state: RequestState): void | Promise<void> {
   const route = state.match.route;
-  if (c.req.method !== "POST" || route.kind !== "mcp") return;
+  if (state.method !== "POST" || route.kind !== "mcp") return;
   const headers = state.headers;
   if (!isJsonContentType(headers["content-type"])) {
     throw new GatewayError(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json");

@@ -122,7 +122,7 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
     }
 
-    const method = request.method;
+    const method = state.method;
     const seconds = timeoutFor(route, mcp, method, fallbackTimeout);
     // Ends the upstream request early: past the timeout (until the response head arrives), or once
     // the client has gone.
@@ -146,7 +146,9 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       onUpstreamError(cause, route);
       throw errors.upstreamUnavailable(undefined, cause);
     }
-    const contentType = response.headers.get("content-type");
+    // Each read of a response's `headers` or `body` is a call into the runtime: read them once.
+    let answerHeaders = response.headers;
+    const contentType = answerHeaders.get("content-type");
     const isSse = contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
     // A stream may last long: the client's leaving must end it on every runtime.
     deadline.settle({ followClient: isSse });
@@ -164,9 +166,11 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     const visibility = state.visibility;
     if (mcp?.kind === "request" && needsFiltering(mcp.method) && visibility && !visibility.unrestricted && mcp.id !== null) {
       response = filterResponseBody(response, mcp.id, mcp.method, visibility);
+      answerHeaders = response.headers;
     }
 
-    let responseBody = response.body;
+    const upstreamBody = response.body;
+    let responseBody = upstreamBody;
     if (responseBody && isSse) {
       const answersRequest = mcp?.kind === "request";
       const errorEvent = answersRequest
@@ -180,6 +184,6 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
     // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
-    return forClient(response, responseBody, serverDrops);
+    return forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);
   };
 }

@@ -181,10 +181,18 @@ let responseHeadersMutable: boolean | undefined;
  * The upstream's response with its hop-by-hop headers gone: the response itself, its headers
  * edited in place, where the runtime allows that; otherwise, and when `body` replaces its body, a
  * new response with a cleaned copy. A response that needs no change is returned as it is.
+ *
+ * `upstream` and `upstreamBody` are the response's `headers` and `body` where the caller has read
+ * them already (each read is a call into the runtime).
  */
-export function forClient(response: Response, body: ReadableStream | null, serverDrops: ReadonlySet<string> = NONE): Response {
-  const upstream = response.headers;
-  const sameBody = body === response.body;
+export function forClient(
+  response: Response,
+  body: ReadableStream | null,
+  serverDrops: ReadonlySet<string> = NONE,
+  upstream: Headers = response.headers,
+  upstreamBody: ReadableStream | null = response.body,
+): Response {
+  const sameBody = body === upstreamBody;
   if (!needsResponseCleanup(upstream, serverDrops)) {
     return sameBody ? response : new Response(body, { status: response.status, statusText: response.statusText, headers: upstream });
   }

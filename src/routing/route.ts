@@ -21,7 +21,7 @@ export function routeRequest(table: RouteTable, c: GatewayContext): RequestState
   if (!match) {
     throw errors.notFound(table.matchesInactive(path) ? "The API on this path is not active" : `No API is listening on ${path}`);
   }
-  const state = new RequestState(match, readHeaders(c.req.raw.headers));
+  const state = new RequestState(match, c.req.raw.method, readHeaders(c.req.raw.headers));
   c.set("state", state);
   return state;
 }
