@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Instructions per request on workerd, counted by valgrind's callgrind: the bare passthrough (body
+// streamed, body buffered) and the gateway, against the same local upstream, at concurrency 1.
+//
+//   node scripts/bench/instructions.mjs                       # every target once (~6 min on 2 CPUs)
+//   node scripts/bench/instructions.mjs --repeat 2            # each target twice: the spread
+//   node scripts/bench/instructions.mjs --targets gateway --entry /path/to/variant/src/worker.ts
+//
+// Options:
+//   --targets LIST    bare-stream,bare-buffer,gateway (default all three)
+//   --repeat N        runs per target (default 1); all runs go at once, as separate processes
+//   --warmup N        requests before counting starts (default 2500: V8 has tiered the code up)
+//   --requests N      requests counted (default 1500)
+//   --entry PATH      the gateway's Worker entry (default: wrangler.toml's main), to count a variant
+//   --keep            keep the callgrind files (their folder is printed) for callgrind_annotate
+//
+// Why: on a shared VM the throughput runs of run.mjs drift by tens of percent between rounds, so
+// a change of a few percent in what the gateway costs cannot be seen there. An instruction count
+// does not depend on what else the machine is doing. It is not a time: a syscall counts as one
+// instruction however long the kernel takes, and cache misses do not count at all, so the counts
+// rank changes to the JavaScript and the calls into the runtime; run.mjs still decides the targets.
+// Runs of the same code differ by about ±1.5% (when V8 compiles, how the GC falls), so only
+// differences above ~3% mean something; --repeat shows the spread.
+//
+// How: Miniflare starts workerd through a wrapper (MINIFLARE_WORKERD_PATH) that runs it under
+// callgrind. After the warm-up, `callgrind_control -d` dumps the counts so far, and again after the
+// counted requests; the second dump holds the counted requests alone. While callgrind_control
+// waits, a request every 200 ms wakes workerd so that it sees the command (±2 requests).
+// The gateway reads its definitions' version stamp once an hour here (GATEWAY_CONFIG_MAX_AGE_MS):
+// under valgrind a second of wall time is ~40 times fewer requests, and the once-a-second read
+// would be counted that much more often than it costs in production.
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import workerdPackage from "workerd";
+import { CALL_BODY, POST_HEADERS } from "./load.mjs";
+import { median, stopAllChildren } from "./lib.mjs";
+import { startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
+
+const { values: flags } = parseArgs({
+  options: {
+    targets: { type: "string" },
+    repeat: { type: "string" },
+    warmup: { type: "string" },
+    requests: { type: "string" },
+    entry: { type: "string" },
+    keep: { type: "boolean" },
+  },
+});
+const targets = (flags.targets ?? "bare-stream,bare-buffer,gateway").split(",");
+const repeat = Math.max(1, Number(flags.repeat ?? 1));
+const warmup = Math.max(1, Number(flags.warmup ?? 2500));
+const requests = Math.max(1, Number(flags.requests ?? 1500));
+for (const t of targets) if (!["bare-stream", "bare-buffer", "gateway"].includes(t)) throw new Error(`unknown target ${t}`);
+
+try {
+  execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+  execFileSync("callgrind_control", ["-h"], { stdio: "ignore" });
+} catch {
+  console.error("instructions: valgrind (with callgrind_control) is needed: apt-get install valgrind");
+  process.exit(2);
+}
+
+/** The workerd binary Miniflare runs (the package's default export; a CommonJS module seen from ESM). */
+const workerdPath = typeof workerdPackage === "string" ? workerdPackage : workerdPackage.default;
+const dir = mkdtempSync(join(tmpdir(), "mcp-bench-instructions-"));
+process.env.WRANGLER_SEND_METRICS = "false";
+
+function post(agent, url) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", agent, headers: { ...POST_HEADERS, "content-length": Buffer.byteLength(CALL_BODY) } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`${url} answered ${res.statusCode}`))));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(CALL_BODY);
+  });
+}
+
+async function postMany(agent, url, count) {
+  for (let i = 0; i < count; i++) await post(agent, url);
+}
+
+/** Dumps the counts so far; pokes workerd awake until callgrind_control is done. */
+function dump(run) {
+  return new Promise((resolve, reject) => {
+    const control = spawn("callgrind_control", ["-d", run.pid], { stdio: "ignore" });
+    const poke = setInterval(() => post(run.agent, run.url).catch(() => {}), 200);
+    control.on("error", reject);
+    control.on("exit", () => {
+      clearInterval(poke);
+      resolve();
+    });
+  });
+}
+
+/** The instruction total of a run's n-th dump. */
+function dumpTotal(run, n) {
+  const file = readdirSync(run.dir).find((f) => f.startsWith("callgrind.out.") && f.endsWith(`.${n}`));
+  if (!file) throw new Error(`no dump ${n} in ${run.dir}`);
+  const text = readFileSync(join(run.dir, file), "utf8");
+  const m = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (!m) throw new Error(`no total in ${file}`);
+  return Number(m[1]);
+}
+
+const upstream = await startUpstream({ sseEvents: 10, sseDelayMs: 1 });
+const runs = [];
+try {
+  for (const target of targets) {
+    for (let i = 0; i < repeat; i++) {
+      const runDir = join(dir, `${target}-${i + 1}`);
+      execFileSync("mkdir", ["-p", runDir]);
+      const wrapper = join(runDir, "workerd.sh");
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\necho $$ > '${runDir}/pid'\nexec valgrind --tool=callgrind --smc-check=all-non-file ` +
+          `--callgrind-out-file='${runDir}/callgrind.out.%p' '${workerdPath}' "$@"\n`,
+      );
+      chmodSync(wrapper, 0o755);
+      // Read by Miniflare when it starts workerd.
+      process.env.MINIFLARE_WORKERD_PATH = wrapper;
+      const started =
+        target === "gateway"
+          ? await startWorkerdGateway(upstream.origin, {
+              ...(flags.entry ? { entry: flags.entry } : {}),
+              bindings: { GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
+            })
+          : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
+      const pid = readFileSync(join(runDir, "pid"), "utf8").trim();
+      runs.push({ target, dir: runDir, pid, url: started.url, stop: started.stop, agent: new Agent({ keepAlive: true, maxSockets: 1 }) });
+      console.error(`instructions: ${target} run ${i + 1} started under callgrind (pid ${pid})`);
+    }
+  }
+  const t0 = Date.now();
+  await Promise.all(
+    runs.map(async (run) => {
+      await postMany(run.agent, run.url, warmup);
+      await dump(run);
+      await postMany(run.agent, run.url, requests);
+      await dump(run);
+      run.perRequest = dumpTotal(run, 2) / requests;
+      console.error(`instructions: ${run.target} done after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }),
+  );
+} finally {
+  for (const run of runs) await run.stop().catch(() => {});
+  await upstream.stop();
+  await stopAllChildren();
+}
+
+const byTarget = Object.fromEntries(targets.map((t) => [t, runs.filter((r) => r.target === t).map((r) => r.perRequest)]));
+const k = (n) => `${(n / 1000).toFixed(1)}k`;
+console.log(`\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=1; all threads)\n`);
+console.log("| target | runs | median | min | max |");
+console.log("|---|--:|--:|--:|--:|");
+for (const [t, values] of Object.entries(byTarget)) {
+  console.log(`| ${t} | ${values.length} | ${k(median(values))} | ${k(Math.min(...values))} | ${k(Math.max(...values))} |`);
+}
+if (byTarget.gateway) {
+  console.log("");
+  for (const bare of ["bare-stream", "bare-buffer"]) {
+    if (byTarget[bare]) console.log(`${bare}/gateway (medians): ${(median(byTarget[bare]) / median(byTarget.gateway)).toFixed(3)}`);
+  }
+}
+if (flags.keep) console.log(`\ncallgrind files: ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
+process.exit(0);
