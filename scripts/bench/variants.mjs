@@ -18,7 +18,7 @@ const PATCHES = {
   },
   noClientAddressWorker: {
     file: "src/worker.ts",
-    apply: replace('    clientAddress: (c) => c.req.header("cf-connecting-ip"),\n', ""),
+    apply: replace('    clientAddress: (_c, headers) => headers["cf-connecting-ip"],\n', ""),
   },
   // The duplicate-member scan over the request text (json-guard.ts) skipped.
   noDuplicateScan: {
@@ -37,12 +37,12 @@ const PATCHES = {
       "    state.mcp = ((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= parseMessage(decodeUtf8(bytes)));",
     ),
   },
-  // Request headers not filtered: the client's Headers go upstream as they are (Host included).
+  // Request headers not filtered: the client's headers (their record) go upstream as they are.
   noHeaderFilter: {
     file: "src/proxy/headers.ts",
     apply: replace(
       "export function upstreamRequestHeaders(",
-      "export function upstreamRequestHeaders(incoming: Headers, ..._rest: unknown[]): UpstreamHeaders { return incoming as unknown as UpstreamHeaders; }\nfunction __benchUnused1(",
+      "export function upstreamRequestHeaders(incoming: HeaderRecord, ..._rest: unknown[]): UpstreamHeaders { return incoming as UpstreamHeaders; }\nfunction __benchUnused1(",
     ),
   },
   // No upstream deadline: no AbortController, no timer, no signal on the upstream fetch.
