@@ -10,7 +10,6 @@
 import type { GatewayContext, RequestState } from "../context.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
-import type { ApiRoute } from "../routing/route-table.ts";
 
 export interface OriginRule {
   any: boolean;
