@@ -5,6 +5,7 @@
 //   node scripts/bench/instructions.mjs                       # every target once (~6 min on 2 CPUs)
 //   node scripts/bench/instructions.mjs --repeat 2            # each target twice: the spread
 //   node scripts/bench/instructions.mjs --targets gateway --entry /path/to/variant/src/worker.ts
+//   node scripts/bench/instructions.mjs --variants "as is,no deadline"   # variants.mjs's patches
 //
 // Options:
 //   --targets LIST    bare-stream,bare-buffer,gateway (default all three)
@@ -12,6 +13,8 @@
 //   --warmup N        requests before counting starts (default 2500: V8 has tiered the code up)
 //   --requests N      requests counted (default 1500)
 //   --entry PATH      the gateway's Worker entry (default: wrangler.toml's main), to count a variant
+//   --variants LIST   also count the gateway with one step removed, by the names in variants.mjs
+//                     (those investigate.mjs measures in req/s), each as a target of its own
 //   --keep            keep the callgrind files (their folder is printed) for callgrind_annotate
 //
 // Why: on a shared VM the throughput runs of run.mjs drift by tens of percent between rounds, so
@@ -39,6 +42,7 @@ import workerdPackage from "workerd";
 import { CALL_BODY, POST_HEADERS } from "./load.mjs";
 import { median, stopAllChildren } from "./lib.mjs";
 import { startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
+import { patchPlugin, VARIANTS } from "./variants.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,14 +51,21 @@ const { values: flags } = parseArgs({
     warmup: { type: "string" },
     requests: { type: "string" },
     entry: { type: "string" },
+    variants: { type: "string" },
     keep: { type: "boolean" },
   },
 });
-const targets = (flags.targets ?? "bare-stream,bare-buffer,gateway").split(",");
+const variants = (flags.variants ?? "").split(",").filter(Boolean).map((name) => {
+  const variant = VARIANTS.find((v) => v.name === name);
+  if (!variant) throw new Error(`unknown variant "${name}": one of ${VARIANTS.map((v) => `"${v.name}"`).join(", ")}`);
+  return variant;
+});
+const targets = [...(flags.targets ?? (variants.length ? "bare-stream,bare-buffer" : "bare-stream,bare-buffer,gateway")).split(",")];
 const repeat = Math.max(1, Number(flags.repeat ?? 1));
 const warmup = Math.max(1, Number(flags.warmup ?? 2500));
 const requests = Math.max(1, Number(flags.requests ?? 1500));
 for (const t of targets) if (!["bare-stream", "bare-buffer", "gateway"].includes(t)) throw new Error(`unknown target ${t}`);
+for (const v of variants) targets.push(`gateway: ${v.name}`);
 
 try {
   execFileSync("valgrind", ["--version"], { stdio: "ignore" });
@@ -113,7 +124,7 @@ const runs = [];
 try {
   for (const target of targets) {
     for (let i = 0; i < repeat; i++) {
-      const runDir = join(dir, `${target}-${i + 1}`);
+      const runDir = join(dir, `${target.replace(/\W+/g, "-")}-${i + 1}`);
       execFileSync("mkdir", ["-p", runDir]);
       const wrapper = join(runDir, "workerd.sh");
       writeFileSync(
@@ -124,13 +135,14 @@ try {
       chmodSync(wrapper, 0o755);
       // Read by Miniflare when it starts workerd.
       process.env.MINIFLARE_WORKERD_PATH = wrapper;
-      const started =
-        target === "gateway"
-          ? await startWorkerdGateway(upstream.origin, {
-              ...(flags.entry ? { entry: flags.entry } : {}),
-              bindings: { GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
-            })
-          : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
+      const variant = variants.find((v) => target === `gateway: ${v.name}`);
+      const started = target.startsWith("gateway")
+        ? await startWorkerdGateway(upstream.origin, {
+            ...(flags.entry ? { entry: flags.entry } : {}),
+            ...(variant ? { plugins: [patchPlugin(variant.patches)] } : {}),
+            bindings: { ...(variant?.env ?? {}), GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
+          })
+        : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
       const pid = readFileSync(join(runDir, "pid"), "utf8").trim();
       runs.push({ target, dir: runDir, pid, url: started.url, stop: started.stop, agent: new Agent({ keepAlive: true, maxSockets: 1 }) });
       console.error(`instructions: ${target} run ${i + 1} started under callgrind (pid ${pid})`);
@@ -161,10 +173,11 @@ console.log("|---|--:|--:|--:|--:|");
 for (const [t, values] of Object.entries(byTarget)) {
   console.log(`| ${t} | ${values.length} | ${k(median(values))} | ${k(Math.min(...values))} | ${k(Math.max(...values))} |`);
 }
-if (byTarget.gateway) {
-  console.log("");
+const gateways = Object.keys(byTarget).filter((t) => t.startsWith("gateway"));
+if (gateways.length) console.log("");
+for (const gw of gateways) {
   for (const bare of ["bare-stream", "bare-buffer"]) {
-    if (byTarget[bare]) console.log(`${bare}/gateway (medians): ${(median(byTarget[bare]) / median(byTarget.gateway)).toFixed(3)}`);
+    if (byTarget[bare]) console.log(`${bare}/${gw} (medians): ${(median(byTarget[bare]) / median(byTarget[gw])).toFixed(3)}`);
   }
 }
 if (flags.keep) console.log(`\ncallgrind files: ${dir}`);

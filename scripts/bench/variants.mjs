@@ -45,6 +45,14 @@ const PATCHES = {
       "export function upstreamRequestHeaders(incoming: HeaderRecord, ..._rest: unknown[]): UpstreamHeaders { return incoming as UpstreamHeaders; }\nfunction __benchUnused1(",
     ),
   },
+  // The upstream's response handed back without looking at its headers (no hop-by-hop checks).
+  noResponseCleanup: {
+    file: "src/proxy/forward.ts",
+    apply: replace(
+      "return forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
+      "return responseBody === upstreamBody ? response : forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
+    ),
+  },
   // No upstream deadline: no AbortController, no timer, no signal on the upstream fetch.
   noDeadline: {
     file: "src/proxy/forward.ts",
@@ -72,9 +80,10 @@ export const VARIANTS = [
   { name: "no JSON-RPC parse", patches: ["noParse"], note: "the body read, but decoded and classified once only" },
   { name: "no header filtering", patches: ["noHeaderFilter"], note: "the client's headers passed upstream as they are" },
   { name: "no deadline", patches: ["noDeadline"], note: "no timeout timer, AbortController or signal on the upstream fetch" },
+  { name: "no response header checks", patches: ["noResponseCleanup"], note: "the upstream's response returned without looking at its headers" },
   {
     name: "all of the above",
-    patches: ["noClientAddressBun", "noClientAddressWorker", "noDuplicateScan", "noParse", "noHeaderFilter", "noDeadline"],
+    patches: ["noClientAddressBun", "noClientAddressWorker", "noDuplicateScan", "noParse", "noHeaderFilter", "noDeadline", "noResponseCleanup"],
     env: { ADMIN_API: "off" },
     note: "every change at once",
   },
