@@ -130,7 +130,7 @@ try {
       writeFileSync(
         wrapper,
         `#!/bin/sh\necho $$ > '${runDir}/pid'\nexec valgrind --tool=callgrind --smc-check=all-non-file ` +
-          `--callgrind-out-file='${runDir}/callgrind.out.%p' '${workerdPath}' "$@"\n`,
+          `--log-file='${runDir}/valgrind.log' --callgrind-out-file='${runDir}/callgrind.out.%p' '${workerdPath}' "$@"\n`,
       );
       chmodSync(wrapper, 0o755);
       // Read by Miniflare when it starts workerd.
