@@ -122,7 +122,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   function afterAuthentication(c: GatewayContext, state: RequestState): Promise<Response> {
-    checkMethod(state.method, state);
+    checkMethod(state);
     const read = readMessage(c, state);
     if (read) {
       return read.then(() => {

@@ -33,13 +33,13 @@
 // under valgrind a second of wall time is ~40 times fewer requests, and the once-a-second read
 // would be counted that much more often than it costs in production.
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request as httpRequest } from "node:http";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import workerdPackage from "workerd";
-import { CALL_BODY, POST_HEADERS } from "./load.mjs";
+import { CALL_BODY, POST_HEADERS, postOnce } from "./load.mjs";
 import { median, stopAllChildren } from "./lib.mjs";
 import { startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 import { patchPlugin, VARIANTS } from "./variants.mjs";
@@ -80,16 +80,10 @@ const workerdPath = typeof workerdPackage === "string" ? workerdPackage : worker
 const dir = mkdtempSync(join(tmpdir(), "mcp-bench-instructions-"));
 process.env.WRANGLER_SEND_METRICS = "false";
 
-function post(agent, url) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: "POST", agent, headers: { ...POST_HEADERS, "content-length": Buffer.byteLength(CALL_BODY) } }, (res) => {
-      res.resume();
-      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`${url} answered ${res.statusCode}`))));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(CALL_BODY);
-  });
+/** One bench POST; under valgrind the first requests, which V8 compiles for, take seconds. */
+async function post(agent, url) {
+  const { status } = await postOnce(agent, url, CALL_BODY, POST_HEADERS, { timeoutMs: 120_000 });
+  if (status !== 200) throw new Error(`${url} answered ${status}`);
 }
 
 async function postMany(agent, url, count) {
@@ -125,7 +119,7 @@ try {
   for (const target of targets) {
     for (let i = 0; i < repeat; i++) {
       const runDir = join(dir, `${target.replace(/\W+/g, "-")}-${i + 1}`);
-      execFileSync("mkdir", ["-p", runDir]);
+      mkdirSync(runDir, { recursive: true });
       const wrapper = join(runDir, "workerd.sh");
       writeFileSync(
         wrapper,

@@ -86,7 +86,8 @@ async function wrkLoad(url, { connections, seconds, cpu }) {
 // ---------------------------------------------------------------------------------------------
 // Node client (fallback when wrk is not installed)
 
-function postOnce(agent, url, body, headers) {
+/** One POST of `body` over `agent`; resolves with the status and the size of the answer's body. */
+export function postOnce(agent, url, body, headers, { timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
       let size = 0;
@@ -95,7 +96,7 @@ function postOnce(agent, url, body, headers) {
       res.on("error", reject);
     });
     req.on("error", reject);
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
     req.end(body);
   });
 }

@@ -74,7 +74,7 @@ export const VARIANTS = [
   {
     name: "no X-Forwarded-For address",
     patches: ["noClientAddressBun", "noClientAddressWorker"],
-    note: "the client address not looked up (Bun: server.requestIP; workerd: a header read)",
+    note: "the client address not looked up (Bun: server.requestIP; workerd: a lookup in the header record)",
   },
   { name: "no duplicate-key scan", patches: ["noDuplicateScan"], note: "json-guard findAmbiguousMember skipped" },
   { name: "no JSON-RPC parse", patches: ["noParse"], note: "the body read, but decoded and classified once only" },

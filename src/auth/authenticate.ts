@@ -124,7 +124,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
     let ownAccess: AccessRights | null | undefined;
     let lastFailure = "Authentication required: no credential was presented";
     for (const scheme of auth.schemes) {
-      const credential = credentialFrom(c.req.header(scheme.header));
+      const credential = credentialFrom(state.headers[scheme.header.toLowerCase()]);
       if (credential === undefined) continue;
       if (scheme.kind === "token") {
         const hash = await hashKey(credential);

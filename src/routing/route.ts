@@ -27,9 +27,9 @@ export function routeRequest(table: RouteTable, c: GatewayContext): RequestState
 }
 
 /** Refuses (405, with `Allow`) a method the request's MCP proxy does not offer on its path. */
-export function checkMethod(method: string, state: RequestState): void {
+export function checkMethod(state: RequestState): void {
+  const { match, method } = state;
   if (method === "POST" || method === "OPTIONS") return;
-  const { match } = state;
   const declared = transportPath(match.route, relativePath(match));
   if (declared === undefined || declared.methods.includes(method)) return;
   throw new GatewayError(ErrorCode.Rejected, 405, `This MCP proxy does not serve ${method} here; it serves ${declared.allow}`, {
