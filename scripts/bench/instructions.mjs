@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Instructions per request on workerd, counted by valgrind's callgrind: the bare passthrough (body
-// streamed, body buffered) and the gateway, against the same local upstream, at concurrency 1.
+// streamed, body buffered) and the gateway, against the same local upstream, at concurrency 1 unless told (--concurrency).
 //
 //   node scripts/bench/instructions.mjs                       # every target once (~6 min on 2 CPUs)
 //   node scripts/bench/instructions.mjs --repeat 2            # each target twice: the spread
@@ -12,6 +12,7 @@
 //   --repeat N        runs per target (default 1); all runs go at once, as separate processes
 //   --warmup N        requests before counting starts (default 2500: V8 has tiered the code up)
 //   --requests N      requests counted (default 1500)
+//   --concurrency N   requests in flight at once, each on its own connection (default 1)
 //   --entry PATH      the gateway's Worker entry (default: wrangler.toml's main), to count a variant
 //   --variants LIST   also count the gateway with one step removed, by the names in variants.mjs
 //                     (those investigate.mjs measures in req/s), each as a target of its own
@@ -29,6 +30,8 @@
 // callgrind. After the warm-up, `callgrind_control -d` dumps the counts so far, and again after the
 // counted requests; the second dump holds the counted requests alone. While callgrind_control
 // waits, a request every 200 ms wakes workerd so that it sees the command (±2 requests).
+// The deadline's 50 ms link delay is scaled to 2 s (variants.mjs, linkAfterUnderValgrind) for the
+// same reason: at c>1 under valgrind a request would otherwise wait past it, which natively it does not.
 // The gateway reads its definitions' version stamp once an hour here (GATEWAY_CONFIG_MAX_AGE_MS):
 // under valgrind a second of wall time is ~40 times fewer requests, and the once-a-second read
 // would be counted that much more often than it costs in production.
@@ -50,6 +53,7 @@ const { values: flags } = parseArgs({
     repeat: { type: "string" },
     warmup: { type: "string" },
     requests: { type: "string" },
+    concurrency: { type: "string" },
     entry: { type: "string" },
     variants: { type: "string" },
     keep: { type: "boolean" },
@@ -64,6 +68,7 @@ const targets = [...(flags.targets ?? (variants.length ? "bare-stream,bare-buffe
 const repeat = Math.max(1, Number(flags.repeat ?? 1));
 const warmup = Math.max(1, Number(flags.warmup ?? 2500));
 const requests = Math.max(1, Number(flags.requests ?? 1500));
+const concurrency = Math.max(1, Number(flags.concurrency ?? 1));
 for (const t of targets) if (!["bare-stream", "bare-buffer", "gateway"].includes(t)) throw new Error(`unknown target ${t}`);
 for (const v of variants) targets.push(`gateway: ${v.name}`);
 
@@ -86,8 +91,16 @@ async function post(agent, url) {
   if (status !== 200) throw new Error(`${url} answered ${status}`);
 }
 
+/** `count` requests, `concurrency` at a time (the agent keeps one connection per request in flight). */
 async function postMany(agent, url, count) {
-  for (let i = 0; i < count; i++) await post(agent, url);
+  let left = count;
+  const worker = async () => {
+    while (left > 0) {
+      left--;
+      await post(agent, url);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
 /** Dumps the counts so far; pokes workerd awake until callgrind_control is done. */
@@ -133,12 +146,12 @@ try {
       const started = target.startsWith("gateway")
         ? await startWorkerdGateway(upstream.origin, {
             ...(flags.entry ? { entry: flags.entry } : {}),
-            ...(variant ? { plugins: [patchPlugin(variant.patches)] } : {}),
+            plugins: [patchPlugin(["linkAfterUnderValgrind", ...(variant?.patches ?? [])])],
             bindings: { ...(variant?.env ?? {}), GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
           })
         : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
       const pid = readFileSync(join(runDir, "pid"), "utf8").trim();
-      runs.push({ target, dir: runDir, pid, url: started.url, stop: started.stop, agent: new Agent({ keepAlive: true, maxSockets: 1 }) });
+      runs.push({ target, dir: runDir, pid, url: started.url, stop: started.stop, agent: new Agent({ keepAlive: true, maxSockets: concurrency }) });
       console.error(`instructions: ${target} run ${i + 1} started under callgrind (pid ${pid})`);
     }
   }
@@ -161,7 +174,7 @@ try {
 
 const byTarget = Object.fromEntries(targets.map((t) => [t, runs.filter((r) => r.target === t).map((r) => r.perRequest)]));
 const k = (n) => `${(n / 1000).toFixed(1)}k`;
-console.log(`\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=1; all threads)\n`);
+console.log(`\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=${concurrency}; all threads)\n`);
 console.log("| target | runs | median | min | max |");
 console.log("|---|--:|--:|--:|--:|");
 for (const [t, values] of Object.entries(byTarget)) {
