@@ -25,6 +25,11 @@ export class RequestState {
   publicOrigin = "";
   /** Set by `authenticate`: header names (lower case) that carry credentials, never forwarded. */
   credentialHeaders: ReadonlySet<string> = NO_HEADERS;
+  /**
+   * Set once the Origin check has passed, where the API enables CORS: the request's `Origin`, which
+   * every answer (errors included) is labelled for. `undefined`: no CORS labels.
+   */
+  corsOrigin: string | undefined = undefined;
 
   /** Set by `route`: the API serving this request and the path to forward. */
   readonly match: RouteMatch;

@@ -3,8 +3,9 @@
  * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
  * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → authenticate
- * → checkMethod → readMessage → authorize → forward (with discovery filtering). Each step is a
+ * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → (CORS: a
+ * preflight answered, every other answer labelled; `auth/cors.ts`) → authenticate → checkMethod →
+ * readMessage → authorize → forward (with discovery filtering). Each step is a
  * function of its own module that reads and fills in the request's `RequestState`
  * (`c.get("state")`); they run inside one Hono handler. `app.onError` is the one place an error
  * becomes a response.
@@ -12,6 +13,7 @@
 import { Hono } from "hono";
 import { authenticator } from "./auth/authenticate.ts";
 import { checkOrigin } from "./auth/origin.ts";
+import { isPreflight, preflightResponse, withCors } from "./auth/cors.ts";
 import { isPrmRequest, prmServer } from "./auth/prm-endpoint.ts";
 import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, RequestState } from "./context.ts";
 import { authorize } from "./policy/authorize.ts";
@@ -117,6 +119,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   function proxy(c: GatewayContext, table: RouteTable): Promise<Response> {
     const state = routeRequest(table, c);
     checkOrigin(c, state);
+    const cors = state.match.route.cors;
+    const origin = state.headers.origin;
+    if (cors !== undefined && origin !== undefined) {
+      state.corsOrigin = origin;
+      // A preflight carries no credentials: answered before authentication.
+      if (!cors.optionsPassthrough && isPreflight(state.method, state.headers)) return Promise.resolve(preflightResponse(cors, state.headers));
+      return afterOrigin(c, state).then((response) => withCors(response, cors, origin));
+    }
+    return afterOrigin(c, state);
+  }
+
+  function afterOrigin(c: GatewayContext, state: RequestState): Promise<Response> {
     const authenticated = authenticate(c, state);
     return authenticated ? authenticated.then(() => afterAuthentication(c, state)) : afterAuthentication(c, state);
   }
@@ -152,12 +166,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   app.onError((error, c) => {
+    const state = c.get("state") as RequestState | undefined;
+    let response: Response;
     if (error instanceof GatewayError) {
       if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
-      return errorResponse(error, error.id ?? c.get("state")?.mcp?.id ?? null);
+      response = errorResponse(error, error.id ?? state?.mcp?.id ?? null);
+    } else {
+      log("unexpected error", error);
+      response = errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), state?.mcp?.id ?? null);
     }
-    log("unexpected error", error);
-    return errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), c.get("state")?.mcp?.id ?? null);
+    // An allowed browser origin can read the error (a 401's WWW-Authenticate, a JSON-RPC error).
+    const cors = state?.match.route.cors;
+    return cors && state.corsOrigin !== undefined ? withCors(response, cors, state.corsOrigin) : response;
   });
 
   return app;

@@ -93,14 +93,18 @@ export type Operation = v.InferOutput<typeof Operation>;
 
 const PrimitiveMap = v.record(v.pipe(v.string(), v.minLength(1)), Operation);
 
+/** An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HttpToken = (what: string) => v.pipe(v.string(), v.regex(HTTP_TOKEN, `must be ${what} (an HTTP token)`));
+
 const Cors = v.looseObject({
   enabled,
-  allowedOrigins: v.optional(v.array(v.string())),
-  allowedMethods: v.optional(v.array(v.string())),
-  allowedHeaders: v.optional(v.array(v.string())),
-  exposedHeaders: v.optional(v.array(v.string())),
+  allowedOrigins: v.optional(v.array(v.pipe(v.string(), v.regex(/^\s*[^\s,]+\s*$/, "must be one origin, without spaces or commas")))),
+  allowedMethods: v.optional(v.array(HttpToken("an HTTP method"))),
+  allowedHeaders: v.optional(v.array(HttpToken("a header name"))),
+  exposedHeaders: v.optional(v.array(HttpToken("a header name"))),
   allowCredentials: v.optional(v.boolean()),
-  maxAge: v.optional(v.number()),
+  maxAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   optionsPassthrough: v.optional(v.boolean()),
 });
 

@@ -14,6 +14,7 @@ import type { McpDefinition, Operation } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 import { compileAuth, type AuthConfig } from "../auth/config.ts";
 import { compileOrigins, type OriginRule } from "../auth/origin.ts";
+import { compileCors, type CorsPolicy } from "../auth/cors.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "../mcp/read-body.ts";
 import { definitionVisibility } from "../policy/evaluate.ts";
 import type { Visibility } from "../policy/types.ts";
@@ -66,6 +67,8 @@ export interface ApiRoute {
   auth: AuthConfig | undefined;
   /** Origins allowed to call this API (`undefined`: same host, or loopback from loopback). */
   origins: OriginRule | undefined;
+  /** What browsers are told (`middleware.global.cors`); `undefined`: CORS not enabled. */
+  cors: CorsPolicy | undefined;
   /** For a version listed in a base's version map: the base's id (a grant on it also gives access). */
   baseId: string | undefined;
   /**
@@ -237,6 +240,7 @@ export function compileRoute(api: StoredApi): ApiRoute {
     rules: definitionVisibility(primitives),
     auth: compileAuth(definition),
     origins: compileOrigins(definition),
+    cors: compileCors(definition, api.kind),
     baseId: undefined,
     transportPaths: transportPaths(api),
   };

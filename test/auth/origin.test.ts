@@ -110,3 +110,36 @@ describe("with configured CORS origins", () => {
     expect(compileOrigins(withCors({ enabled: true }))).toBeUndefined();
   });
 });
+
+describe("configured origins with a wildcard (one `*`, as Tyk's)", () => {
+  const rule = compileOrigins(withCors({ enabled: true, allowedOrigins: ["https://*.example.com", "http://localhost:*"] }));
+
+  test("an entry with one * matches any run of characters in its place", () => {
+    expect(originAllowed("https://app.example.com", "gw.test", rule)).toBe(true);
+    expect(originAllowed("https://a.b.example.com", "gw.test", rule)).toBe(true);
+    expect(originAllowed("HTTPS://App.Example.com/", "gw.test", rule)).toBe(true);
+    expect(originAllowed("http://localhost:6274", "gw.test", rule)).toBe(true);
+  });
+
+  test("what lies outside the * must match exactly", () => {
+    expect(originAllowed("https://example.com", "gw.test", rule)).toBe(false);
+    expect(originAllowed("https://evilexample.com", "gw.test", rule)).toBe(false);
+    expect(originAllowed("http://app.example.com", "gw.test", rule)).toBe(false);
+    expect(originAllowed("https://app.example.com.evil.test", "gw.test", rule)).toBe(false);
+    expect(originAllowed("http://localhost", "gw.test", rule)).toBe(false);
+  });
+
+  test("prefix and suffix may not overlap to make a match", () => {
+    const tight = compileOrigins(withCors({ enabled: true, allowedOrigins: ["https://ab*ba.test"] }));
+    expect(originAllowed("https://aba.test", "gw.test", tight)).toBe(false);
+    expect(originAllowed("https://abba.test", "gw.test", tight)).toBe(true);
+  });
+
+  test("a long hostile origin against many wildcard entries is decided by string comparison (no pattern engine to hang)", () => {
+    // A second * is literal text of the suffix: only the first one is a wildcard.
+    const many = compileOrigins(withCors({ enabled: true, allowedOrigins: Array.from({ length: 200 }, (_, i) => `https://*${i}*.example.com`) }));
+    expect(originAllowed(`https://${"a".repeat(100_000)}.example.org`, "gw.test", many)).toBe(false);
+    expect(originAllowed("https://x7*.example.com", "gw.test", many)).toBe(true);
+    expect(originAllowed("https://x7y.example.com", "gw.test", many)).toBe(false);
+  });
+});

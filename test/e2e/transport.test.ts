@@ -1,7 +1,8 @@
 /**
  * Transport behaviour that depends on the runtime, on workerd, Bun and Deno: a client that goes
  * away cancels the upstream request (while the upstream has not answered yet, and while its answer
- * streams), the upstream timeout, and SSE events passed on as they come.
+ * streams), the upstream timeout, SSE events passed on as they come, and CORS (a preflight the
+ * gateway answers; a labelled answer that still streams).
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -30,13 +31,27 @@ async function rawPost(url: string, body: string): Promise<{ status: number; hea
   return { status: Number(statusLine!.split(" ")[1]), headers };
 }
 
+const APP_ORIGIN = "https://app.example";
+
 describe.each(RUNTIMES)("transport on %s", (runtime) => {
   let gw: RunningGateway;
   let up: TestUpstream;
 
   beforeAll(async () => {
     up = await startUpstream();
-    gw = await startGateway(runtime, [mcpDefinition({ id: "t", listenPath: "/t/", upstream: up.url })], { upstreamTimeoutSeconds: 2 });
+    gw = await startGateway(
+      runtime,
+      [
+        mcpDefinition({ id: "t", listenPath: "/t/", upstream: up.url }),
+        mcpDefinition({
+          id: "c",
+          listenPath: "/c/",
+          upstream: up.url,
+          middleware: { global: { cors: { enabled: true, allowedOrigins: [APP_ORIGIN], maxAge: 60 } } },
+        }),
+      ],
+      { upstreamTimeoutSeconds: 2 },
+    );
   });
   afterAll(async () => {
     await gw?.stop();
@@ -154,5 +169,57 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     }
     expect(text).toContain('"progress":3');
     expect(text).toContain('"id":5');
+  });
+  test("CORS: the gateway answers a browser's preflight itself, and the upstream sees nothing", async () => {
+    let reached = false;
+    up.handle((_req, res) => {
+      reached = true;
+      res.writeHead(500).end();
+    });
+    const res = await fetch(`${gw.url}/c/mcp`, {
+      method: "OPTIONS",
+      headers: { origin: APP_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type, mcp-session-id" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+    expect(res.headers.get("access-control-allow-methods")).toBe("GET, POST, DELETE");
+    expect(res.headers.get("access-control-allow-headers")).toBe("content-type, mcp-session-id");
+    expect(res.headers.get("access-control-max-age")).toBe("60");
+    expect(reached).toBe(false);
+  });
+
+  test("CORS: an answer to an allowed origin is labelled and still streams event by event", async () => {
+    up.handle(async (_req, res, body) => {
+      const id = JSON.parse(body).id;
+      res.writeHead(200, { "content-type": "text/event-stream", "mcp-session-id": "s-cors", "access-control-allow-origin": "*" });
+      res.write('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n');
+      await new Promise((r) => setTimeout(r, 450));
+      res.end(`event: message\ndata: {"jsonrpc":"2.0","id":${id},"result":{}}\n\n`);
+    });
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/c/mcp`, { method: "POST", headers: { ...MCP_POST_HEADERS, origin: APP_ORIGIN }, body: ping(6) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+    expect(res.headers.get("access-control-expose-headers")).toBe("mcp-session-id, mcp-protocol-version, www-authenticate");
+    expect(res.headers.get("mcp-session-id")).toBe("s-cors");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"progress":1')) text += decoder.decode((await reader.read()).value);
+    // The first event arrives long before the last is sent (450 ms later).
+    expect(Date.now() - started).toBeLessThan(350);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text).toContain('"id":6');
+  });
+
+  test("CORS: an origin that may not call gets 403 without CORS headers", async () => {
+    const res = await fetch(`${gw.url}/c/mcp`, { method: "POST", headers: { ...MCP_POST_HEADERS, origin: "https://evil.example" }, body: ping(7) });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await res.json()).toMatchObject({ id: null, error: { data: { http_code: 403 } } });
   });
 });
