@@ -146,6 +146,19 @@ export function preflightResponse(policy: CorsPolicy, headers: HeaderRecord): Re
 }
 
 /**
+ * The answer to a preflight for a public document that needs no credentials (Protected Resource
+ * Metadata): any origin may read it with GET, sending the headers it asks for (the MCP SDK's
+ * discovery sends `MCP-Protocol-Version`, which makes its fetch a preflighted one).
+ */
+export function publicPreflight(requested: string | undefined): Response {
+  const out = new Headers({ "access-control-allow-origin": "*", "access-control-allow-methods": "GET, HEAD", "access-control-max-age": "86400" });
+  const allowHeaders = requestedHeaders(requested);
+  if (allowHeaders !== undefined) out.set("access-control-allow-headers", allowHeaders);
+  out.set("vary", "Access-Control-Request-Headers");
+  return new Response(null, { status: 204, headers: out });
+}
+
+/**
  * `response` labelled for `origin` (an allowed one): the policy's `Access-Control-*` headers in
  * place of any the upstream sent. Status and body (a stream stays a stream) are the response's own.
  */

@@ -7,24 +7,29 @@
  * - under the listen path: `/<listen path>/.well-known/oauth-protected-resource`.
  *
  * The document is public: it is served with `Access-Control-Allow-Origin: *` so browser-based
- * clients can read it. A path that names no proxy with metadata gets the usual 404.
+ * clients can read it, and a preflight for it (`OPTIONS`: the MCP SDK's discovery sends
+ * `MCP-Protocol-Version`, a header that needs one) is answered with 204 for any origin. A path that
+ * names no proxy with metadata gets the usual 404.
  */
 import type { GatewayContext } from "../context.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
+import { publicPreflight } from "./cors.ts";
 import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
 import { publicOrigin, resourceUrlFor } from "./resource.ts";
 
-function document(origin: string, route: ApiRoute): Response {
+function metadataAnswer(c: GatewayContext, origin: string, route: ApiRoute): Response {
+  if (c.req.method === "OPTIONS") return publicPreflight(c.req.header("access-control-request-headers"));
   const body = protectedResourceMetadata(route.auth!.prm!, resourceUrlFor(origin, route));
   return Response.json(body, {
     headers: { "access-control-allow-origin": "*", "cache-control": "public, max-age=300" },
   });
 }
 
-/** Whether the request asks for Protected Resource Metadata (a GET or HEAD on a well-known path). */
+/** Whether the request asks for Protected Resource Metadata (a GET or HEAD, or its preflight, on a well-known path). */
 export function isPrmRequest(c: GatewayContext): boolean {
-  return (c.req.method === "GET" || c.req.method === "HEAD") && c.req.path.includes(PRM_WELL_KNOWN);
+  const method = c.req.method;
+  return (method === "GET" || method === "HEAD" || method === "OPTIONS") && c.req.path.includes(PRM_WELL_KNOWN);
 }
 
 /**
@@ -39,14 +44,14 @@ export function prmServer(registry: RouteRegistry, publicOrigins: readonly strin
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
     if (path.startsWith(`${PRM_WELL_KNOWN}/`)) {
       const match = table.match(path.slice(PRM_WELL_KNOWN.length));
-      if (match?.route.auth?.prm && match.route.kind === "mcp") return document(origin(match.route), match.route);
+      if (match?.route.auth?.prm && match.route.kind === "mcp") return metadataAnswer(c, origin(match.route), match.route);
       return undefined;
     }
     // Under the listen path: /<listen path>/.well-known/oauth-protected-resource
     if (path.endsWith(PRM_WELL_KNOWN)) {
       const match = table.match(path.slice(0, -PRM_WELL_KNOWN.length) || "/");
       if (match?.route.auth?.prm && match.route.kind === "mcp" && path === `${match.route.prefix}${PRM_WELL_KNOWN}`) {
-        return document(origin(match.route), match.route);
+        return metadataAnswer(c, origin(match.route), match.route);
       }
     }
     return undefined;

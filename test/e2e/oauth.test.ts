@@ -301,7 +301,17 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
       const res = await fetch(`${gw.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
       expect(await res.json(), path).toEqual(expected);
+      // A browser's preflight for it (the SDK's discovery sends MCP-Protocol-Version): 204, any origin.
+      const preflight = await fetch(`${gw.url}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "https://app.example", "access-control-request-method": "GET", "access-control-request-headers": "mcp-protocol-version" },
+      });
+      expect(preflight.status, path).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+      expect(preflight.headers.get("access-control-allow-methods")).toBe("GET, HEAD");
+      expect(preflight.headers.get("access-control-allow-headers")).toBe("mcp-protocol-version");
     }
     // The full discovery, through to the authorization server's own metadata.
     const info = await discoverOAuthServerInfo(mcpUrl, { resourceMetadataUrl: challenge.resourceMetadataUrl!, fetchFn: fetchWithAs });
