@@ -37,6 +37,15 @@ describe("definition rules", () => {
     expect(r.ok === false && r.message).toMatch(/mcpPrompts is only valid on an MCP proxy/);
   });
 
+  test("a CORS header name that is no HTTP token is refused with a message naming the field", () => {
+    const d = base();
+    d["x-tyk-api-gateway"].middleware = { global: { cors: { enabled: true, allowedHeaders: ["X-Ok", "x bad"] } } };
+    const r = checkDefinition(d, "mcp");
+    expect(r.ok === false && r.message).toMatch(/allowedHeaders.*header name/);
+    d["x-tyk-api-gateway"].middleware.global.cors.allowedHeaders = ["X-Ok"];
+    expect(checkDefinition(d, "mcp").ok).toBe(true);
+  });
+
   test("server.batchProcessing and global cache are accepted (and ignored)", () => {
     const d = base();
     d["x-tyk-api-gateway"].server.batchProcessing = { enabled: true };
