@@ -97,16 +97,24 @@ const PrimitiveMap = v.record(v.pipe(v.string(), v.minLength(1)), Operation);
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HttpToken = (what: string) => v.pipe(v.string(), v.regex(HTTP_TOKEN, `must be ${what} (an HTTP token)`));
 
-const Cors = v.looseObject({
-  enabled,
-  allowedOrigins: v.optional(v.array(v.pipe(v.string(), v.regex(/^\s*[^\s,]+\s*$/, "must be one origin, without spaces or commas")))),
-  allowedMethods: v.optional(v.array(HttpToken("an HTTP method"))),
-  allowedHeaders: v.optional(v.array(HttpToken("a header name"))),
-  exposedHeaders: v.optional(v.array(HttpToken("a header name"))),
-  allowCredentials: v.optional(v.boolean()),
-  maxAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  optionsPassthrough: v.optional(v.boolean()),
-});
+const Cors = v.pipe(
+  v.looseObject({
+    enabled,
+    allowedOrigins: v.optional(v.array(v.pipe(v.string(), v.regex(/^\s*[^\s,]+\s*$/, "must be one origin, without spaces or commas")))),
+    allowedMethods: v.optional(v.array(HttpToken("an HTTP method"))),
+    allowedHeaders: v.optional(v.array(HttpToken("a header name"))),
+    exposedHeaders: v.optional(v.array(HttpToken("a header name"))),
+    allowCredentials: v.optional(v.boolean()),
+    maxAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    optionsPassthrough: v.optional(v.boolean()),
+  }),
+  // Fail closed: any site could then make credentialed requests (cookies, a client certificate) and
+  // read the answers. The Fetch standard forbids `*` with credentials for that reason.
+  v.check(
+    (cors) => !(cors.allowCredentials === true && (cors.allowedOrigins ?? []).some((o) => o.trim() === "*")),
+    'allowCredentials cannot be combined with allowedOrigins "*": list the origins that may send credentials',
+  ),
+);
 
 export const Middleware = v.looseObject({
   global: v.optional(

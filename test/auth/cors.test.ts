@@ -98,9 +98,10 @@ describe("compileCors: the policy a definition sets", () => {
     expect(policy.exposeHeaders).toBeUndefined();
   });
 
-  test('"*" answers "*", except with credentials, where the origin is echoed (the Fetch standard forbids "*" there)', () => {
+  test('"*" answers "*"; with credentials a listed origin is echoed (the Fetch standard forbids "*" there)', () => {
     expect(compileCors(definition({ enabled: true, allowedOrigins: ["*"] }), "mcp")!.anyOrigin).toBe(true);
-    expect(compileCors(definition({ enabled: true, allowedOrigins: ["*"], allowCredentials: true }), "mcp")!.anyOrigin).toBe(false);
+    const credentialed = compileCors(definition({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true }), "mcp")!;
+    expect(credentialed).toMatchObject({ anyOrigin: false, credentials: true });
   });
 
   test("a preflight is OPTIONS with Origin and Access-Control-Request-Method", () => {
@@ -268,6 +269,14 @@ describe("validation of the CORS fields", () => {
     expect(invalid({ enabled: true, allowedOrigins: ["https://a.example, https://b.example"] }).join("; ")).toMatch(/allowedOrigins.*one origin/);
     expect(invalid({ enabled: true, maxAge: -1 }).join("; ")).toMatch(/maxAge/);
     expect(invalid({ enabled: true, maxAge: 1.5 }).join("; ")).toMatch(/maxAge/);
+  });
+
+  test('credentials for any origin ("*") are refused: any site could send them and read the answer', () => {
+    expect(invalid({ enabled: true, allowedOrigins: ["https://app.example", " * "], allowCredentials: true }).join("; ")).toMatch(
+      /middleware\.global\.cors: allowCredentials cannot be combined with allowedOrigins "\*"/,
+    );
+    expect(invalid({ enabled: true, allowedOrigins: ["*"], allowCredentials: false })).toEqual([]);
+    expect(invalid({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true })).toEqual([]);
   });
 
   test("valid fields pass", () => {
