@@ -176,8 +176,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       response = errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), state?.mcp?.id ?? null);
     }
     // An allowed browser origin can read the error (a 401's WWW-Authenticate, a JSON-RPC error).
-    const cors = state?.match.route.cors;
-    return cors && state.corsOrigin !== undefined ? withCors(response, cors, state.corsOrigin) : response;
+    // `corsOrigin` is set only where the route has a CORS policy.
+    return state?.corsOrigin !== undefined ? withCors(response, state.match.route.cors!, state.corsOrigin) : response;
   });
 
   return app;

@@ -27,6 +27,7 @@
 import type { ApiKind } from "../definitions/repository.ts";
 import { HTTP_TOKEN, type McpDefinition } from "../definitions/schema.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
+import { compileOrigins } from "./origin.ts";
 
 export interface CorsPolicy {
   /** Answer `Access-Control-Allow-Origin: *` (any origin allowed, no credentials); else echo the origin. */
@@ -78,12 +79,14 @@ export function compileCors(definition: McpDefinition, kind: ApiKind): CorsPolic
   if (!cors?.enabled) return undefined;
   const mcp = kind === "mcp";
   const credentials = cors.allowCredentials === true;
-  const anyOrigin = cors.allowedOrigins?.some((o) => o.trim() === "*") ?? false;
+  // The Origin check's own reading of `allowedOrigins`.
+  const anyOrigin = compileOrigins(definition)?.any === true;
   const methods = cors.allowedMethods?.length ? cors.allowedMethods.map((m) => m.toUpperCase()) : mcp ? MCP_METHODS : HTTP_METHODS;
   const headers = cors.allowedHeaders?.length ? [...cors.allowedHeaders, ...(mcp ? MCP_REQUEST_HEADERS : [])] : undefined;
   const exposed = [...(cors.exposedHeaders ?? []), ...(mcp ? MCP_RESPONSE_HEADERS : [])];
   return {
-    // A credentialed answer may not say `*` (Fetch standard): the origin is echoed instead.
+    // A credentialed answer may not say `*` (Fetch standard). The validator refuses `*` with
+    // credentials; this keeps any policy from saying both.
     anyOrigin: anyOrigin && !credentials,
     credentials,
     allowMethods: joinNames(methods)!,
@@ -133,7 +136,10 @@ function labelOrigin(headers: Headers, policy: CorsPolicy, origin: string): void
   if (policy.credentials) headers.set("access-control-allow-credentials", "true");
 }
 
-/** The gateway's answer to a preflight from an allowed origin ({@link isPreflight}): 204. */
+/**
+ * The gateway's answer to a preflight from an allowed origin ({@link isPreflight}): 204. (With a
+ * policy for any origin, `headers` need hold only `Access-Control-Request-Headers`.)
+ */
 export function preflightResponse(policy: CorsPolicy, headers: HeaderRecord): Response {
   const out = new Headers();
   labelOrigin(out, policy, headers.origin!);
@@ -146,17 +152,19 @@ export function preflightResponse(policy: CorsPolicy, headers: HeaderRecord): Re
 }
 
 /**
- * The answer to a preflight for a public document that needs no credentials (Protected Resource
- * Metadata): any origin may read it with GET, sending the headers it asks for (the MCP SDK's
- * discovery sends `MCP-Protocol-Version`, which makes its fetch a preflighted one).
+ * The policy of a public document that needs no credentials (Protected Resource Metadata): any
+ * origin may read it with GET, sending the headers it asks for (the MCP SDK's discovery sends
+ * `MCP-Protocol-Version`, which makes its fetch a preflighted one). For {@link preflightResponse}.
  */
-export function publicPreflight(requested: string | undefined): Response {
-  const out = new Headers({ "access-control-allow-origin": "*", "access-control-allow-methods": "GET, HEAD", "access-control-max-age": "86400" });
-  const allowHeaders = requestedHeaders(requested);
-  if (allowHeaders !== undefined) out.set("access-control-allow-headers", allowHeaders);
-  out.set("vary", "Access-Control-Request-Headers");
-  return new Response(null, { status: 204, headers: out });
-}
+export const PUBLIC_DOCUMENT: CorsPolicy = {
+  anyOrigin: true,
+  credentials: false,
+  allowMethods: "GET, HEAD",
+  allowHeaders: undefined,
+  exposeHeaders: undefined,
+  maxAge: "86400",
+  optionsPassthrough: false,
+};
 
 /**
  * `response` labelled for `origin` (an allowed one): the policy's `Access-Control-*` headers in

@@ -24,7 +24,7 @@ export interface OriginRule {
 }
 
 /** An origin as compared: trimmed, lower case, no trailing slash. */
-export function normaliseOrigin(origin: string): string {
+function normaliseOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, "");
 }
 

@@ -14,12 +14,15 @@
 import type { GatewayContext } from "../context.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
-import { publicPreflight } from "./cors.ts";
+import { preflightResponse, PUBLIC_DOCUMENT } from "./cors.ts";
 import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
 import { publicOrigin, resourceUrlFor } from "./resource.ts";
 
 function metadataAnswer(c: GatewayContext, origin: string, route: ApiRoute): Response {
-  if (c.req.method === "OPTIONS") return publicPreflight(c.req.header("access-control-request-headers"));
+  if (c.req.method === "OPTIONS") {
+    const requested = c.req.header("access-control-request-headers");
+    return preflightResponse(PUBLIC_DOCUMENT, requested === undefined ? {} : { "access-control-request-headers": requested });
+  }
   const body = protectedResourceMetadata(route.auth!.prm!, resourceUrlFor(origin, route));
   return Response.json(body, {
     headers: { "access-control-allow-origin": "*", "cache-control": "public, max-age=300" },

@@ -10,7 +10,7 @@ import { DefinitionRepository } from "../../src/definitions/repository.ts";
 import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { createGateway } from "../../src/gateway.ts";
 import { MemoryStore } from "../../src/stores/memory.ts";
-import { mcpDefinition } from "../helpers/definitions.ts";
+import { mcpDefinition, withTokenAuth } from "../helpers/definitions.ts";
 import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
 const APP = "https://app.example";
@@ -21,12 +21,8 @@ function definition(cors: Record<string, unknown> | undefined, secured = false):
     listenPath: "/a/",
     upstream: "http://upstream.test",
     ...(cors ? { middleware: { global: { cors } } } : {}),
-  }) as Record<string, any>;
-  if (secured) {
-    d.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: "Authorization" } } };
-    d.security = [{ authToken: [] }];
-    d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { authToken: { enabled: true } } };
-  }
+  });
+  if (secured) withTokenAuth(d);
   const result = validateDefinition(d);
   if (!result.ok) throw new Error(result.issues.join("; "));
   return result.definition;

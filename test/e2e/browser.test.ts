@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mcpDefinition } from "../helpers/definitions.ts";
+import { mcpDefinition, withTokenAuth } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, tykAdmin, type RunningGateway } from "../helpers/gateways.ts";
 import { root, startEverything, type Running } from "../helpers/processes.ts";
 import type { BrowserSession } from "./browser/client.ts";
@@ -31,11 +31,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CORS = { cors: { enabled: true, maxAge: 600 } };
 
 function secured(id: string, listenPath: string, upstream: string, withCors: boolean) {
-  const d = mcpDefinition({ id, listenPath, upstream, ...(withCors ? { middleware: { global: CORS } } : {}) }) as Record<string, any>;
-  d.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: "Authorization" } } };
-  d.security = [{ authToken: [] }];
-  d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { authToken: { enabled: true } } };
-  return d;
+  return withTokenAuth(mcpDefinition({ id, listenPath, upstream, ...(withCors ? { middleware: { global: CORS } } : {}) }));
 }
 
 let everything: Running;

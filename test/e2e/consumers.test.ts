@@ -8,7 +8,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { mcpDefinition } from "../helpers/definitions.ts";
+import { mcpDefinition, withTokenAuth } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
 import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
@@ -27,14 +27,7 @@ function expectDenied(error: unknown, status = 403, code = -32002) {
 }
 
 function securedDefinition(upstream: string) {
-  const d = mcpDefinition({ id: API, listenPath: "/secure/", upstream }) as Record<string, any>;
-  d.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: "Authorization" } } };
-  d.security = [{ authToken: [] }];
-  d["x-tyk-api-gateway"].server.authentication = {
-    enabled: true,
-    securitySchemes: { authToken: { enabled: true } },
-  };
-  return d;
+  return withTokenAuth(mcpDefinition({ id: API, listenPath: "/secure/", upstream }));
 }
 
 describe.each(RUNTIMES)("consumers on %s", (runtime) => {

@@ -18,7 +18,7 @@
  */
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mcpDefinition } from "../helpers/definitions.ts";
+import { mcpDefinition, withTokenAuth } from "../helpers/definitions.ts";
 import { RUNTIMES, startGateway, type RunningGateway, tykAdmin } from "../helpers/gateways.ts";
 import { startUpstream, jsonRpcResult, type TestUpstream } from "../helpers/upstream.ts";
 import { MCP_POST_HEADERS } from "../helpers/mcp.ts";
@@ -30,11 +30,7 @@ const AUDIENCE = "mcp-gateway-security-suite";
 const LONG = 50_000;
 
 function tokenApi(id: string, listenPath: string, upstream: string, header: string) {
-  const d = mcpDefinition({ id, listenPath, upstream }) as Record<string, any>;
-  d.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: header } } };
-  d.security = [{ authToken: [] }];
-  d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { authToken: { enabled: true } } };
-  return d;
+  return withTokenAuth(mcpDefinition({ id, listenPath, upstream }), header);
 }
 
 function jwtApi(upstream: string) {

@@ -32,3 +32,16 @@ export function mcpDefinition(options: DefinitionOptions) {
     },
   };
 }
+
+/**
+ * `definition` (from {@link mcpDefinition}) secured with an auth token: an `apiKey` scheme read
+ * from `header` (default `Authorization`, where `Bearer <key>` is accepted too). Changes and
+ * returns it.
+ */
+export function withTokenAuth(definition: object, header = "Authorization"): Record<string, any> {
+  const d = definition as Record<string, any>;
+  d.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: header } } };
+  d.security = [{ authToken: [] }];
+  d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { authToken: { enabled: true } } };
+  return d;
+}
