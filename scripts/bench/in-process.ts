@@ -13,6 +13,7 @@ import { createGateway } from "../../src/gateway.ts";
 import { seedEntries } from "../../src/definitions/seed.ts";
 import { MemoryStore } from "../../src/stores/memory.ts";
 import { createBareApp } from "./bare-app.mjs";
+import { median } from "./lib.mjs";
 import { CALL_BODY, POST_HEADERS } from "./load.mjs";
 import { benchDefinition, LISTEN_PATH, MCP_PATH } from "./targets.mjs";
 
@@ -81,6 +82,5 @@ for (let round = 1; round <= rounds; round++) {
   rows.push([b, g]);
   console.log(`round ${round}: bare passthrough ${b.toFixed(2)} µs, gateway ${g.toFixed(2)} µs, gateway − bare ${(g - b).toFixed(2)} µs`);
 }
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const diffs = rows.map(([b, g]) => g - b);
 console.log(`median: bare passthrough ${median(rows.map((r) => r[0])).toFixed(2)} µs, gateway ${median(rows.map((r) => r[1])).toFixed(2)} µs, gateway − bare ${median(diffs).toFixed(2)} µs`);

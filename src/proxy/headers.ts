@@ -140,10 +140,9 @@ export function upstreamRequestHeaders(
  *   itself (workerd: `Connection`, `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`),
  *   so they need no copy here; the names a `Connection` header lists still do
  */
-function needsResponseCleanup(upstream: Headers, serverDrops: ReadonlySet<string>): boolean {
+function needsResponseCleanup(upstream: Headers, connection: string | null, serverDrops: ReadonlySet<string>): boolean {
   if (upstream.has("content-encoding")) return true;
   for (const name of HOP_BY_HOP) if (!serverDrops.has(name) && upstream.has(name)) return true;
-  const connection = upstream.get("connection");
   if (connection === null) return false;
   if (!serverDrops.has("connection")) return true;
   // Only what the server drops anyway, or option tokens ("close") that name no header sent.
@@ -151,11 +150,11 @@ function needsResponseCleanup(upstream: Headers, serverDrops: ReadonlySet<string
   return false;
 }
 
-function removeFromResponse(upstream: Headers, out: Headers): void {
-  const listed = connectionListed(upstream.get("connection"));
+/** Removes from `out` what must not pass; `connection` is the upstream's `Connection` value. */
+function removeFromResponse(out: Headers, connection: string | null): void {
   // Deleting a name that is absent changes nothing: no walk over the upstream's headers needed.
   for (const name of HOP_BY_HOP) out.delete(name);
-  for (const name of listed) out.delete(name);
+  for (const name of connectionListed(connection)) out.delete(name);
   // A body the runtime already decoded must not be labelled as encoded.
   if (out.has("content-encoding")) {
     out.delete("content-encoding");
@@ -164,10 +163,10 @@ function removeFromResponse(upstream: Headers, out: Headers): void {
 }
 
 /** A copy of the upstream's headers, less what must not pass. */
-function cleanedCopy(upstream: Headers): Headers {
+function cleanedCopy(upstream: Headers, connection: string | null): Headers {
   // Copy whole (a native copy keeps every Set-Cookie apart), then drop what must not pass.
   const out = new Headers(upstream);
-  removeFromResponse(upstream, out);
+  removeFromResponse(out, connection);
   return out;
 }
 
@@ -193,12 +192,13 @@ export function forClient(
   upstreamBody: ReadableStream | null = response.body,
 ): Response {
   const sameBody = body === upstreamBody;
-  if (!needsResponseCleanup(upstream, serverDrops)) {
+  const connection = upstream.get("connection");
+  if (!needsResponseCleanup(upstream, connection, serverDrops)) {
     return sameBody ? response : new Response(body, { status: response.status, statusText: response.statusText, headers: upstream });
   }
   if (sameBody && responseHeadersMutable !== false) {
     try {
-      removeFromResponse(upstream, upstream);
+      removeFromResponse(upstream, connection);
       responseHeadersMutable = true;
       return response;
     } catch (error) {
@@ -206,5 +206,5 @@ export function forClient(
       responseHeadersMutable = false;
     }
   }
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: cleanedCopy(upstream) });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: cleanedCopy(upstream, connection) });
 }
