@@ -9,7 +9,7 @@
  * shows its own, non-loopback origin). A request without `Origin` (not from a browser) passes.
  */
 import type { GatewayContext, RequestState } from "../context.ts";
-import type { McpDefinition } from "../definitions/schema.ts";
+import { normaliseOrigin, type McpDefinition } from "../definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../errors.ts";
 
 export interface OriginRule {
@@ -21,11 +21,6 @@ export interface OriginRule {
    * entry can make matching slow.
    */
   wildcards: readonly { prefix: string; suffix: string }[];
-}
-
-/** An origin as compared: trimmed, lower case, no trailing slash. */
-function normaliseOrigin(origin: string): string {
-  return origin.trim().toLowerCase().replace(/\/+$/, "");
 }
 
 /** The definition's configured origins, or `undefined` for the default rule. */

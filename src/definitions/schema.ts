@@ -97,6 +97,15 @@ const PrimitiveMap = v.record(v.pipe(v.string(), v.minLength(1)), Operation);
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HttpToken = (what: string) => v.pipe(v.string(), v.regex(HTTP_TOKEN, `must be ${what} (an HTTP token)`));
 
+/**
+ * An `allowedOrigins` entry or an `Origin` value as compared: trimmed, lower case, no trailing
+ * slash. The validator and the Origin check (`auth/origin.ts`) both read entries through it, so a
+ * rule about `"*"` holds for every spelling the Origin check takes as `"*"`.
+ */
+export function normaliseOrigin(origin: string): string {
+  return origin.trim().toLowerCase().replace(/\/+$/, "");
+}
+
 const Cors = v.pipe(
   v.looseObject({
     enabled,
@@ -111,7 +120,7 @@ const Cors = v.pipe(
   // Fail closed: any site could then make credentialed requests (cookies, a client certificate) and
   // read the answers. The Fetch standard forbids `*` with credentials for that reason.
   v.check(
-    (cors) => !(cors.allowCredentials === true && (cors.allowedOrigins ?? []).some((o) => o.trim() === "*")),
+    (cors) => !(cors.allowCredentials === true && (cors.allowedOrigins ?? []).some((o) => normaliseOrigin(o) === "*")),
     'allowCredentials cannot be combined with allowedOrigins "*": list the origins that may send credentials',
   ),
 );

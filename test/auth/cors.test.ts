@@ -271,6 +271,8 @@ describe("validation of the CORS fields", () => {
     expect(invalid({ enabled: true, allowedOrigins: ["https://app.example", " * "], allowCredentials: true }).join("; ")).toMatch(
       /middleware\.global\.cors: allowCredentials cannot be combined with allowedOrigins "\*"/,
     );
+    // Spelt as the Origin check still reads as "*" (trailing slash, case): refused alike.
+    expect(invalid({ enabled: true, allowedOrigins: ["*/"], allowCredentials: true }).join("; ")).toMatch(/allowCredentials cannot be combined/);
     expect(invalid({ enabled: true, allowedOrigins: ["*"], allowCredentials: false })).toEqual([]);
     expect(invalid({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true })).toEqual([]);
   });
