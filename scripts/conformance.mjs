@@ -46,9 +46,7 @@ const { startEverything, root } = await import("../test/helpers/processes.ts");
 process.chdir(root);
 const { startGateway } = await import("../test/helpers/gateways.ts");
 const { mcpDefinition } = await import("../test/helpers/definitions.ts");
-const { compare, describeChecks, formatTable, listServerScenarios, runConformance } = await import(
-  "./lib/conformance.ts"
-);
+const { compare, describeChecks, formatTable, listServerScenarios, runConformance } = await import("./lib/conformance.ts");
 
 /** Everything started, stopped in reverse order on exit or Ctrl-C. */
 const running = [];

@@ -33,5 +33,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const entries = await seedWorkersKv({ dir: values.dir, remote: values.remote });
   const apis = entries.filter((e) => /^(mcp|oas):/.test(e.key)).length;
   const policies = entries.filter((e) => e.key.startsWith("policy:")).length;
-  console.log(`seeded ${apis} definition(s) and ${policies} polic${policies === 1 ? "y" : "ies"} into ${values.remote ? "remote" : "local"} KV`);
+  console.log(
+    `seeded ${apis} definition(s) and ${policies} polic${policies === 1 ? "y" : "ies"} into ${values.remote ? "remote" : "local"} KV`,
+  );
 }

@@ -72,12 +72,10 @@ if (runtime === "workers") {
     ready: /listening/,
   });
 } else if (runtime === "deno") {
-  await start(
-    "gateway",
-    bin("deno"),
-    ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", join(root, "src/deno.ts")],
-    { env: { ...common, GATEWAY_KV_PATH: join(root, ".data/deno-kv.sqlite") }, ready: /listening/ },
-  );
+  await start("gateway", bin("deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", join(root, "src/deno.ts")], {
+    env: { ...common, GATEWAY_KV_PATH: join(root, ".data/deno-kv.sqlite") },
+    ready: /listening/,
+  });
 } else {
   console.error(`unknown runtime "${runtime}": use workers, bun or deno`);
   process.exit(2);

@@ -78,11 +78,9 @@ export function errorResponse(error: GatewayError, id: JsonRpcId = null): Respon
 
 /** Shorthands for the errors the request path raises most. */
 export const errors = {
-  parse: (message = "Parse error: the body is not valid JSON") =>
-    new GatewayError(ErrorCode.ParseError, 400, message),
+  parse: (message = "Parse error: the body is not valid JSON") => new GatewayError(ErrorCode.ParseError, 400, message),
   invalidRequest: (message: string) => new GatewayError(ErrorCode.InvalidRequest, 400, message),
-  tooLarge: (limit: number) =>
-    new GatewayError(ErrorCode.InvalidRequest, 413, `Request body exceeds the limit of ${limit} bytes`),
+  tooLarge: (limit: number) => new GatewayError(ErrorCode.InvalidRequest, 413, `Request body exceeds the limit of ${limit} bytes`),
   notFound: (message = "No API is listening on this path") => new GatewayError(ErrorCode.Rejected, 404, message),
   upstreamUnavailable: (message = "Upstream MCP server is unavailable", cause?: unknown) =>
     new GatewayError(ErrorCode.UpstreamError, 502, message, { cause }),

@@ -124,7 +124,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (cors !== undefined && origin !== undefined) {
       state.corsOrigin = origin;
       // A preflight carries no credentials: answered before authentication.
-      if (!cors.optionsPassthrough && isPreflight(state.method, state.headers)) return Promise.resolve(preflightResponse(cors, state.headers));
+      if (!cors.optionsPassthrough && isPreflight(state.method, state.headers))
+        return Promise.resolve(preflightResponse(cors, state.headers));
       return afterOrigin(c, state).then((response) => withCors(response, cors, origin));
     }
     return afterOrigin(c, state);

@@ -30,9 +30,9 @@ let gateway: Gateway | undefined;
 
 /** Cloudflare's verdict on the client certificate (mTLS), from `request.cf.tlsClientAuth`. */
 function clientCertificateOf(request: Request): ClientCertificate | undefined {
-  const auth = (request as { cf?: { tlsClientAuth?: { certPresented?: string; certVerified?: string; certFingerprintSHA256?: string } } }).cf
-    ?.tlsClientAuth;
-  if (!auth || auth.certPresented !== "1") return undefined;
+  const auth = (request as { cf?: { tlsClientAuth?: { certPresented?: string; certVerified?: string; certFingerprintSHA256?: string } } })
+    .cf?.tlsClientAuth;
+  if (auth?.certPresented !== "1") return undefined;
   return {
     verified: auth.certVerified === "SUCCESS",
     fingerprintSha256: auth.certFingerprintSHA256 ? auth.certFingerprintSHA256.toLowerCase() : undefined,

@@ -172,12 +172,17 @@ describe("the Streamable HTTP transport", () => {
       res.writeHead(req.method === "GET" ? 200 : 204, req.method === "GET" ? { "content-type": "text/event-stream" } : {});
       res.end(req.method === "GET" ? "id: 5\ndata: {}\n\n" : undefined);
     });
-    const get = await fetch(`${gw.url}/main/mcp`, { headers: { accept: "text/event-stream", "mcp-session-id": "s", "last-event-id": "4" } });
+    const get = await fetch(`${gw.url}/main/mcp`, {
+      headers: { accept: "text/event-stream", "mcp-session-id": "s", "last-event-id": "4" },
+    });
     expect(get.status).toBe(200);
     expect(await get.text()).toBe("id: 5\ndata: {}\n\n");
     const del = await fetch(`${gw.url}/main/mcp`, { method: "DELETE", headers: { "mcp-session-id": "s" } });
     expect(del.status).toBe(204);
-    expect(up.seen.map((s) => [s.method, s.headers["last-event-id"]])).toEqual([["GET", "4"], ["DELETE", undefined]]);
+    expect(up.seen.map((s) => [s.method, s.headers["last-event-id"]])).toEqual([
+      ["GET", "4"],
+      ["DELETE", undefined],
+    ]);
   });
 
   test("a GET or DELETE the proxy's paths do not declare gets 405 with Allow, and never reaches the upstream", async () => {
@@ -206,7 +211,10 @@ describe("the Streamable HTTP transport", () => {
     const undeclared = await fetch(`${gw.url}/post-only/other`, { headers: { accept: "text/event-stream" } });
     expect(undeclared.status).toBe(200);
     await undeclared.body?.cancel();
-    expect(up.seen.map((s) => [s.method, s.url])).toEqual([["POST", "/mcp"], ["GET", "/other"]]);
+    expect(up.seen.map((s) => [s.method, s.url])).toEqual([
+      ["POST", "/mcp"],
+      ["GET", "/other"],
+    ]);
   });
 
   test("an upstream's JSON-RPC error passes untouched, whatever its status", async () => {

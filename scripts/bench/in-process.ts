@@ -83,4 +83,6 @@ for (let round = 1; round <= rounds; round++) {
   console.log(`round ${round}: bare passthrough ${b.toFixed(2)} µs, gateway ${g.toFixed(2)} µs, gateway − bare ${(g - b).toFixed(2)} µs`);
 }
 const diffs = rows.map(([b, g]) => g - b);
-console.log(`median: bare passthrough ${median(rows.map((r) => r[0])).toFixed(2)} µs, gateway ${median(rows.map((r) => r[1])).toFixed(2)} µs, gateway − bare ${median(diffs).toFixed(2)} µs`);
+console.log(
+  `median: bare passthrough ${median(rows.map((r) => r[0])).toFixed(2)} µs, gateway ${median(rows.map((r) => r[1])).toFixed(2)} µs, gateway − bare ${median(diffs).toFixed(2)} µs`,
+);

@@ -59,11 +59,14 @@ const { values: flags } = parseArgs({
     keep: { type: "boolean" },
   },
 });
-const variants = (flags.variants ?? "").split(",").filter(Boolean).map((name) => {
-  const variant = VARIANTS.find((v) => v.name === name);
-  if (!variant) throw new Error(`unknown variant "${name}": one of ${VARIANTS.map((v) => `"${v.name}"`).join(", ")}`);
-  return variant;
-});
+const variants = (flags.variants ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((name) => {
+    const variant = VARIANTS.find((v) => v.name === name);
+    if (!variant) throw new Error(`unknown variant "${name}": one of ${VARIANTS.map((v) => `"${v.name}"`).join(", ")}`);
+    return variant;
+  });
 const targets = [...(flags.targets ?? (variants.length ? "bare-stream,bare-buffer" : "bare-stream,bare-buffer,gateway")).split(",")];
 const repeat = Math.max(1, Number(flags.repeat ?? 1));
 const warmup = Math.max(1, Number(flags.warmup ?? 2500));
@@ -151,7 +154,14 @@ try {
           })
         : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
       const pid = readFileSync(join(runDir, "pid"), "utf8").trim();
-      runs.push({ target, dir: runDir, pid, url: started.url, stop: started.stop, agent: new Agent({ keepAlive: true, maxSockets: concurrency }) });
+      runs.push({
+        target,
+        dir: runDir,
+        pid,
+        url: started.url,
+        stop: started.stop,
+        agent: new Agent({ keepAlive: true, maxSockets: concurrency }),
+      });
       console.error(`instructions: ${target} run ${i + 1} started under callgrind (pid ${pid})`);
     }
   }
@@ -174,7 +184,9 @@ try {
 
 const byTarget = Object.fromEntries(targets.map((t) => [t, runs.filter((r) => r.target === t).map((r) => r.perRequest)]));
 const k = (n) => `${(n / 1000).toFixed(1)}k`;
-console.log(`\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=${concurrency}; all threads)\n`);
+console.log(
+  `\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=${concurrency}; all threads)\n`,
+);
 console.log("| target | runs | median | min | max |");
 console.log("|---|--:|--:|--:|--:|");
 for (const [t, values] of Object.entries(byTarget)) {

@@ -48,7 +48,9 @@ const targets = [{ key: "direct", url: `${upstream.origin}/mcp`, pid: upstream.p
 for (const runtime of runtimes) {
   for (const body of ["stream", "buffer"]) {
     const bare =
-      runtime === "bun" ? await startBunBare(upstream.origin, { cpu: PROXY_CPU, body }) : await startWorkerdBare(upstream.origin, { cpu: PROXY_CPU, body });
+      runtime === "bun"
+        ? await startBunBare(upstream.origin, { cpu: PROXY_CPU, body })
+        : await startWorkerdBare(upstream.origin, { cpu: PROXY_CPU, body });
     targets.push({ key: `${runtime}/bare passthrough (body ${body === "stream" ? "streamed" : "buffered"})`, runtime, ...bare });
   }
   for (const [i, variant] of variants.entries()) {

@@ -55,7 +55,14 @@ if (flags.runtime === "bun") {
     bin("bun"),
     ["--preload", preload, "--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250", entry],
     {
-      env: { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, UPSTREAM: upstream.origin, BARE_BODY: "buffer", ...(variant.env ?? {}) },
+      env: {
+        HOST: "127.0.0.1",
+        PORT: "0",
+        GATEWAY_SEED_DIR: seedDir,
+        UPSTREAM: upstream.origin,
+        BARE_BODY: "buffer",
+        ...(variant.env ?? {}),
+      },
       ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
       cpu: PROXY_CPU,
     },
@@ -70,7 +77,9 @@ if (flags.runtime === "bun") {
   profile = JSON.parse(await readFile(join(dir, file), "utf8"));
 } else if (flags.runtime === "workerd") {
   const config = await readWorkerConfig();
-  const script = flags.bare ? await bundleWorker(join(root, "scripts/bench/bare-worker.mjs")) : await bundleWorker(config.main, [patchPlugin(variant.patches)]);
+  const script = flags.bare
+    ? await bundleWorker(join(root, "scripts/bench/bare-worker.mjs"))
+    : await bundleWorker(config.main, [patchPlugin(variant.patches)]);
   const known = new Set(childPidsNamed(process.pid, "workerd"));
   const mf = new Miniflare(
     convertV4MiniflareOptions({

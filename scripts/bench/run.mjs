@@ -68,13 +68,7 @@ import {
   waitForQuiet,
 } from "./lib.mjs";
 import { checkPost, closeProbes, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
-import {
-  startBunBare,
-  startBunGateway,
-  startUpstream,
-  startWorkerdBare,
-  startWorkerdGateway,
-} from "./targets.mjs";
+import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 
 const argv = process.argv.slice(2);
 const { values: flags } = parseArgs({
@@ -107,8 +101,14 @@ const config = {
   sseEvents: 100,
   sseDelayMs: 1,
   concurrency: [1, 32],
-  runtimes: flags.runtimes.split(",").map((s) => s.trim()).filter(Boolean),
-  bareModes: flags.bare.split(",").map((s) => s.trim()).filter(Boolean),
+  runtimes: flags.runtimes
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+  bareModes: flags.bare
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
   loadgen: flags.loadgen ?? (hasCommand("wrk") ? "wrk" : "node"),
   pin: flags.pin && !flags["no-pin"] && canPin() && cpus().length >= 2,
   extra: flags.extra,
@@ -187,7 +187,13 @@ const opts = { cpu: PROXY_CPU };
 const BARE_LABEL = { stream: "bare passthrough (body streamed)", buffer: "bare passthrough (body buffered)" };
 if (config.runtimes.includes("bun")) {
   for (const body of config.bareModes) {
-    targets.push({ key: `bun/bare-${body}`, runtime: "bun", path: BARE_LABEL[body], bare: true, ...(await startBunBare(upstream.origin, { ...opts, body })) });
+    targets.push({
+      key: `bun/bare-${body}`,
+      runtime: "bun",
+      path: BARE_LABEL[body],
+      bare: true,
+      ...(await startBunBare(upstream.origin, { ...opts, body })),
+    });
   }
   targets.push({ key: "bun/gateway", runtime: "bun", path: "gateway", ...(await startBunGateway(upstream.origin, opts)) });
   if (config.extra) {
@@ -229,7 +235,11 @@ for (let round = 0; round < config.rounds; round++) {
     const order = rotate(group, round);
     Object.assign(
       results,
-      await measureInPhases(order, config.concurrency, { prepare, load: (target, c) => measureLoad(target, c, config.seconds), sse: sseRuns }),
+      await measureInPhases(order, config.concurrency, {
+        prepare,
+        load: (target, c) => measureLoad(target, c, config.seconds),
+        sse: sseRuns,
+      }),
     );
     for (const t of order) {
       const l = results[t.key].load;
@@ -362,8 +372,18 @@ for (const runtime of config.runtimes) {
   checks.push(
     { runtime, target: "throughput ≥ 0.85× bare passthrough (c=1, paired by round)", value: fmt(t1, 3), pass: t1 >= 0.85 },
     { runtime, target: "throughput ≥ 0.85× bare passthrough (c=32, paired by round)", value: fmt(t32, 3), pass: t32 >= 0.85 },
-    { runtime, target: "added p50 latency ≤ 1.3× bare passthrough's (c=1, paired by round)", value: fmt(addedRatio, 3), pass: addedRatio <= 1.3 },
-    { runtime, target: "time to first SSE event ≤ direct + 2 ms", value: `${ttfeDelta >= 0 ? "+" : ""}${fmt(ttfeDelta)} ms`, pass: ttfeDelta <= 2 },
+    {
+      runtime,
+      target: "added p50 latency ≤ 1.3× bare passthrough's (c=1, paired by round)",
+      value: fmt(addedRatio, 3),
+      pass: addedRatio <= 1.3,
+    },
+    {
+      runtime,
+      target: "time to first SSE event ≤ direct + 2 ms",
+      value: `${ttfeDelta >= 0 ? "+" : ""}${fmt(ttfeDelta)} ms`,
+      pass: ttfeDelta <= 2,
+    },
   );
   const errors = gw.load[1].errors + gw.load[32].errors;
   const requests = gw.load[1].requests + gw.load[32].requests;
@@ -404,21 +424,32 @@ const foreignRuns = Object.entries(summary)
 if (foreignRuns.length) {
   notes.push(
     `Other work on the machine during load runs (share of one CPU, worst kept run; runs above 10% were repeated up to twice): ` +
-      foreignRuns.map(([k, f, r]) => `${k} ${fmt(f * 100, 0)}%${r ? ` (${r} repeated)` : ""}`).join(", ") + ".",
+      foreignRuns.map(([k, f, r]) => `${k} ${fmt(f * 100, 0)}%${r ? ` (${r} repeated)` : ""}`).join(", ") +
+      ".",
   );
 }
-if (budget.remainingMs <= 0) notes.push("The time allowed for waiting on a quiet machine and repeating disturbed runs ran out: later runs were kept as measured.");
+if (budget.remainingMs <= 0)
+  notes.push("The time allowed for waiting on a quiet machine and repeating disturbed runs ran out: later runs were kept as measured.");
 if (busyWarnings.length) notes.push(`Other work was running: ${busyWarnings.join("; ")}.`);
-if (noisy.length) notes.push(`Noisy: rounds disagree by more than ±5% in req/s for ${noisy.join(", ")}; consider a rerun on a quiet machine.`);
+if (noisy.length)
+  notes.push(`Noisy: rounds disagree by more than ±5% in req/s for ${noisy.join(", ")}; consider a rerun on a quiet machine.`);
 const elapsed = (Date.now() - started) / 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Output
 
 function version(command, args) {
-  const firstLine = (out) => String(out ?? "").trim().split("\n")[0] || "?";
+  const firstLine = (out) =>
+    String(out ?? "")
+      .trim()
+      .split("\n")[0] || "?";
   try {
-    return firstLine(execFileSync(command, args, { env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` }, stdio: ["ignore", "pipe", "pipe"] }));
+    return firstLine(
+      execFileSync(command, args, {
+        env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
   } catch (error) {
     // `wrk -v` prints its version and exits with 1.
     return firstLine(error.stdout?.length ? error.stdout : error.stderr);

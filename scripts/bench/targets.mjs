@@ -60,8 +60,8 @@ export function benchDefinition(upstreamOrigin) {
     info: { title: "bench", version: "2025-11-25" },
     paths: {
       "/mcp": {
-        post: { operationId: "mcpTransportPost", responses: { "200": { description: "JSON-RPC response" } } },
-        get: { operationId: "mcpSSEGet", responses: { "200": { description: "SSE stream" } } },
+        post: { operationId: "mcpTransportPost", responses: { 200: { description: "JSON-RPC response" } } },
+        get: { operationId: "mcpSSEGet", responses: { 200: { description: "SSE stream" } } },
       },
     },
     "x-tyk-api-gateway": {

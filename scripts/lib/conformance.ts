@@ -18,9 +18,7 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..", "..");
 const cli = join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
 /** The CLI needs Node 22+: the project's own Node (node_modules/.bin/node) when it is there. */
-const nodeBin = existsSync(join(root, "node_modules", ".bin", "node"))
-  ? join(root, "node_modules", ".bin", "node")
-  : process.execPath;
+const nodeBin = existsSync(join(root, "node_modules", ".bin", "node")) ? join(root, "node_modules", ".bin", "node") : process.execPath;
 
 export interface Check {
   id: string;
@@ -113,8 +111,7 @@ async function readResults(dir: string): Promise<ConformanceResults> {
 
 function failureFrom(output: string, scenario: string): string | undefined {
   const escaped = scenario.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match =
-    new RegExp(`Failed to run scenario ${escaped}:\\s*(.*)`).exec(output) ?? /Server test error:\s*(.*)/.exec(output);
+  const match = new RegExp(`Failed to run scenario ${escaped}:\\s*(.*)`).exec(output) ?? /Server test error:\s*(.*)/.exec(output);
   return match?.[1]?.trim() || undefined;
 }
 
@@ -127,11 +124,7 @@ function failed(scenario: string, error: string): ScenarioResult {
  * the suite run times out, the scenarios it did not reach are run one by one, each with its own
  * limit, so one hanging scenario does not hide the results of the others.
  */
-export async function runConformance(
-  url: string,
-  scenarios: readonly string[],
-  options: RunOptions = {},
-): Promise<ConformanceResults> {
+export async function runConformance(url: string, scenarios: readonly string[], options: RunOptions = {}): Promise<ConformanceResults> {
   const dir = options.outputDir ?? (await mkdtemp(join(tmpdir(), "conformance-")));
   try {
     const timeoutMs = options.timeoutMs ?? 180_000;
@@ -182,9 +175,7 @@ export function outcome(result: ScenarioResult | undefined): string {
   const count = (status: string) => result.checks.filter((c) => c.status === status).length;
   const [passed, failures, warnings, skipped] = [count("SUCCESS"), count("FAILURE"), count("WARNING"), count("SKIPPED")];
   return (
-    `${failures ? "FAIL" : "pass"} ${passed}/${passed + failures}` +
-    (warnings ? ` ${warnings}w` : "") +
-    (skipped ? ` ${skipped}s` : "")
+    `${failures ? "FAIL" : "pass"} ${passed}/${passed + failures}${warnings ? ` ${warnings}w` : ""}${skipped ? ` ${skipped}s` : ""}`
   );
 }
 
@@ -218,11 +209,7 @@ function minus(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /** One row per scenario (the listed ones first, then any only a run has), direct vs gateway. */
-export function compare(
-  scenarios: readonly string[],
-  direct: ConformanceResults,
-  gateway: ConformanceResults,
-): ComparisonRow[] {
+export function compare(scenarios: readonly string[], direct: ConformanceResults, gateway: ConformanceResults): ComparisonRow[] {
   const names = [...new Set([...scenarios, ...direct.keys(), ...gateway.keys()])];
   return names.map((scenario) => {
     const d = signature(direct.get(scenario));
@@ -243,6 +230,10 @@ export function compare(
 /** A plain-text table with padded columns. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

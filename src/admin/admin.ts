@@ -55,7 +55,10 @@ export function createAdmin(options: AdminOptions): Admin {
 
 /** Parses a comma-separated list of keys, dropping empty entries. */
 export function parseKeyList(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "");
+  return (value ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
 }
 
 /** Admin settings read from the environment (Worker vars and secrets, or process env). */

@@ -48,8 +48,7 @@ const STATUS: Record<Operation, Partial<Record<FailureCode, number>>> = {
   versions: { wrong_kind: 400, not_a_base: 422 },
 };
 
-const error = (c: Context, status: number, message: string) =>
-  c.json({ Status: "Error", Message: message, Meta: null }, status as 400);
+const error = (c: Context, status: number, message: string) => c.json({ Status: "Error", Message: message, Meta: null }, status as 400);
 
 const failed = (c: Context, op: Operation, failure: Failure) => error(c, STATUS[op][failure.code] ?? 400, failure.message);
 

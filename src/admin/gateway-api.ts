@@ -45,18 +45,14 @@ const STATUS: Record<Operation, Partial<Record<FailureCode, number>>> = {
   delete: { invalid_id: 400, wrong_kind: 400, not_found: 404 },
 };
 
-const error = (c: Context, status: number, message: string) =>
-  c.json({ status: "error", message }, status as 400);
+const error = (c: Context, status: number, message: string) => c.json({ status: "error", message }, status as 400);
 
 const failed = (c: Context, op: Operation, failure: Failure) => error(c, STATUS[op][failure.code] ?? 400, failure.message);
 
 const consumerFailed = (c: Context, failure: ConsumerFailure) => error(c, CONSUMER_FAILURE_STATUS[failure.code], failure.message);
 
 function forbidden(): Response {
-  return Response.json(
-    { status: "error", message: "Attempted administrative access with invalid or missing key!" },
-    { status: 403 },
-  );
+  return Response.json({ status: "error", message: "Attempted administrative access with invalid or missing key!" }, { status: 403 });
 }
 
 /** Routes for one kind of API under a base path (`/tyk/mcps`, `/tyk/apis`). */

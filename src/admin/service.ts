@@ -242,7 +242,13 @@ function clone(definition: McpDefinition): McpDefinition {
 function withVersion(base: McpDefinition, name: string, id: string, setDefault: boolean): McpDefinition {
   const next = clone(base);
   const info = next["x-tyk-api-gateway"].info;
-  const versioning = info.versioning ?? { enabled: true, name: "Default", default: "Default", location: "header" as const, key: "x-api-version" };
+  const versioning = info.versioning ?? {
+    enabled: true,
+    name: "Default",
+    default: "Default",
+    location: "header" as const,
+    key: "x-api-version",
+  };
   versioning.enabled ??= true;
   versioning.name ??= "Default";
   versioning.default ??= versioning.name;
@@ -262,4 +268,3 @@ function withoutVersion(base: McpDefinition, id: string): McpDefinition {
   }
   return next;
 }
-

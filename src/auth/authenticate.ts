@@ -85,7 +85,10 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
   /** One verifier (and JWKS cache) per scheme of a compiled route. */
   function verifierFor(route: ApiRoute, scheme: Extract<AuthScheme, { kind: "jwt" }>): JwtVerifier {
     let map = verifiers.get(route);
-    if (!map) verifiers.set(route, (map = new Map()));
+    if (!map) {
+      map = new Map();
+      verifiers.set(route, map);
+    }
     let verifier = map.get(scheme.name);
     if (!verifier) {
       verifier = createJwtVerifier(scheme.settings, fetchJwks ? { fetch: fetchJwks } : {});
@@ -128,7 +131,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
       if (credential === undefined) continue;
       if (scheme.kind === "token") {
         const hash = await hashKey(credential);
-        let record;
+        let record: Awaited<ReturnType<KeyRepository["get"]>>;
         try {
           record = await keys.get(hash);
         } catch (cause) {
@@ -173,7 +176,9 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
         lastFailure = `Authentication failed: ${result.message}`;
         if (result.code === "no_policy") {
           throw new GatewayError(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed: the token maps to no policy", {
-            ...(scheme.oauth && auth.prm ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } } : {}),
+            ...(scheme.oauth && auth.prm
+              ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } }
+              : {}),
           });
         }
         continue;
@@ -190,7 +195,7 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
     if (!session) throw unauthenticated(state, auth, lastFailure);
 
     const apiIds = route.baseId ? [route.id, route.baseId] : [route.id];
-    let compiled;
+    let compiled: Awaited<ReturnType<PolicyCache["policies"]>>;
     try {
       compiled = await policies.policies();
     } catch (cause) {
@@ -199,7 +204,10 @@ export function authenticator(options: AuthenticateOptions): Authenticate {
     const decision = resolveAccess({ policies: session.policies, ownAccess }, apiIds, compiled);
     if (!decision.ok) {
       // An OAuth client is told it may ask for more scope (MCP: scope challenge on 403).
-      const hint = session.kind === "oauth" && auth.prm ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } } : {};
+      const hint =
+        session.kind === "oauth" && auth.prm
+          ? { headers: { "WWW-Authenticate": challenge(state, auth, { error: "insufficient_scope" }) } }
+          : {};
       throw new GatewayError(ErrorCode.AccessDenied, 403, decision.message, hint);
     }
 
@@ -214,4 +222,3 @@ export function insufficientScope(state: RequestState, scope: string | undefined
   if (!auth?.prm || state.session?.kind !== "oauth") return undefined;
   return challenge(state, auth, { error: "insufficient_scope", ...(scope ? { scope } : {}) });
 }
-

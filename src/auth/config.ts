@@ -43,15 +43,16 @@ interface OasScheme {
   bearerFormat?: string;
 }
 
-const hasJwtSettings = (s: TykScheme) =>
-  s.source !== undefined || (s.jwksURIs?.length ?? 0) > 0 || s.signingMethod !== undefined;
+const hasJwtSettings = (s: TykScheme) => s.source !== undefined || (s.jwksURIs?.length ?? 0) > 0 || s.signingMethod !== undefined;
 
 /** The authentication of a definition, or `undefined` when it is open. */
 export function compileAuth(definition: McpDefinition): AuthConfig | undefined {
   const tyk = definition["x-tyk-api-gateway"];
   const auth = tyk.server.authentication;
   const certs = tyk.server.clientCertificates;
-  const clientCertificates = certs?.enabled ? { allowlist: (certs.allowlist ?? []).map((f) => f.toLowerCase().replace(/:/g, "")) } : undefined;
+  const clientCertificates = certs?.enabled
+    ? { allowlist: (certs.allowlist ?? []).map((f) => f.toLowerCase().replace(/:/g, "")) }
+    : undefined;
   if (!auth?.enabled) {
     return clientCertificates ? { schemes: [], prm: undefined, credentialHeaders: new Set(), clientCertificates } : undefined;
   }

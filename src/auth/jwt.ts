@@ -157,8 +157,7 @@ export function createJwtVerifier(scheme: JwtScheme, options: JwtVerifierOptions
 /** The allowed algorithms and the key resolver, from `jwksURIs` or `source`. */
 function keySource(scheme: JwtScheme, method: string | undefined, options: JwtVerifierOptions) {
   const uris = (scheme.jwksURIs ?? []).filter((entry) => entry.url.trim() !== "");
-  const decoded: DecodedSource | undefined =
-    uris.length > 0 ? undefined : scheme.source?.trim() ? decodeSource(scheme.source) : undefined;
+  const decoded: DecodedSource | undefined = uris.length > 0 ? undefined : scheme.source?.trim() ? decodeSource(scheme.source) : undefined;
   if (uris.length === 0 && decoded === undefined) throw new Error("a JWT scheme needs source or jwksURIs");
 
   if (decoded?.kind === "secret") {
@@ -269,7 +268,9 @@ function claimRulesOf(scheme: JwtScheme): (claims: JWTPayload) => JwtResult {
   const defaults = scheme.defaultPolicies ?? [];
 
   return (claims) => {
-    const identity = identityClaims.map((name) => claimAt(claims, name)).find((value): value is string => typeof value === "string" && value !== "");
+    const identity = identityClaims
+      .map((name) => claimAt(claims, name))
+      .find((value): value is string => typeof value === "string" && value !== "");
     if (identity === undefined) return { ok: false, code: "invalid_token", message: "The access token has no subject" };
     if (allowedSubjects && !allowedSubjects.has(identity)) return failure("wrong_subject");
     const scopes = strings(firstPresent(claims, scopeClaims), /\s+/);

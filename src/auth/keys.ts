@@ -98,7 +98,7 @@ function childrenOf(der: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-function expectSequence(der: Uint8Array, tlv: Tlv | undefined, what: string): Tlv {
+function expectSequence(tlv: Tlv | undefined, what: string): Tlv {
   if (tlv?.tag !== 0x30) throw new Error(`expected ${what}`);
   return tlv;
 }
@@ -113,11 +113,11 @@ const EC_CURVES: Record<string, string> = { "2a8648ce3d030107": "ES256", "2b8104
 
 /** The key family and algorithms of an SPKI (`SEQUENCE { AlgorithmIdentifier, BIT STRING }`). */
 function classify(spki: Uint8Array): { family: KeyFamily; algorithms: string[] } {
-  const top = expectSequence(spki, readTlv(spki, 0), "an SPKI structure");
+  const top = expectSequence(readTlv(spki, 0), "an SPKI structure");
   if (top.end !== spki.length) throw new Error("trailing bytes after the SPKI structure");
   const [algId, bits] = childrenOf(spki, top);
   if (bits?.tag !== 0x03) throw new Error("expected the SPKI key bits");
-  const [oid, params] = childrenOf(spki, expectSequence(spki, algId, "an algorithm identifier"));
+  const [oid, params] = childrenOf(spki, expectSequence(algId, "an algorithm identifier"));
   if (oid?.tag !== 0x06) throw new Error("expected an algorithm OID");
   switch (hex(spki, oid)) {
     case OID_RSA:
@@ -139,7 +139,7 @@ function classify(spki: Uint8Array): { family: KeyFamily; algorithms: string[] }
 
 /** The size of an RSA modulus, from the SPKI key bits (`RSAPublicKey ::= SEQUENCE { n, e }`). */
 function rsaModulusBits(der: Uint8Array, bits: Tlv): number {
-  const key = expectSequence(der, readTlv(der, bits.start + 1, bits.end), "an RSA public key");
+  const key = expectSequence(readTlv(der, bits.start + 1, bits.end), "an RSA public key");
   const n = childrenOf(der, key)[0];
   if (n?.tag !== 0x02) throw new Error("expected the RSA modulus");
   let start = n.start;
@@ -149,17 +149,17 @@ function rsaModulusBits(der: Uint8Array, bits: Tlv): number {
 
 /** The SPKI of an X.509 certificate: the 7th element of `tbsCertificate` (6th without `[0] version`). */
 function spkiOfCertificate(der: Uint8Array): Uint8Array {
-  const cert = expectSequence(der, readTlv(der, 0), "a certificate");
-  const tbs = expectSequence(der, childrenOf(der, cert)[0], "a tbsCertificate");
+  const cert = expectSequence(readTlv(der, 0), "a certificate");
+  const tbs = expectSequence(childrenOf(der, cert)[0], "a tbsCertificate");
   const fields = childrenOf(der, tbs);
   const skip = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const spki = expectSequence(der, fields[skip + 5], "the certificate's subject public key");
+  const spki = expectSequence(fields[skip + 5], "the certificate's subject public key");
   return der.subarray(spki.at, spki.end);
 }
 
 /** Wraps a PKCS#1 `RSAPublicKey` into an SPKI with the rsaEncryption algorithm identifier. */
 function rsaPkcs1ToSpki(pkcs1: Uint8Array): Uint8Array {
-  expectSequence(pkcs1, readTlv(pkcs1, 0), "an RSA public key");
+  expectSequence(readTlv(pkcs1, 0), "an RSA public key");
   const algId = Uint8Array.from([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
   const bits = derElement(0x03, concat(Uint8Array.of(0), pkcs1));
   return derElement(0x30, concat(algId, bits));
@@ -167,7 +167,8 @@ function rsaPkcs1ToSpki(pkcs1: Uint8Array): Uint8Array {
 
 function derElement(tag: number, contents: Uint8Array): Uint8Array {
   const n = contents.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  const length =
+    n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
   return concat(Uint8Array.from([tag, ...length]), contents);
 }
 

@@ -39,7 +39,10 @@ export function isPrmRequest(c: GatewayContext): boolean {
  * Serves a PRM request ({@link isPrmRequest}): the document, or `undefined` when the path names no
  * proxy with metadata (the request then routes like any other).
  */
-export function prmServer(registry: RouteRegistry, publicOrigins: readonly string[] = []): (c: GatewayContext) => Promise<Response | undefined> {
+export function prmServer(
+  registry: RouteRegistry,
+  publicOrigins: readonly string[] = [],
+): (c: GatewayContext) => Promise<Response | undefined> {
   return async function serveProtectedResourceMetadata(c) {
     const path = c.req.path;
     const table = await registry.table();

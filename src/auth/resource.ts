@@ -37,7 +37,7 @@ export function parsePublicOrigins(value: string | undefined): string[] {
 /** The MCP endpoint's path under the listen path: the definition's first path (`/mcp` by default). */
 export function endpointPath(route: ApiRoute): string {
   const first = Object.keys(route.definition.paths)[0];
-  return first && first.startsWith("/") ? first : "/mcp";
+  return first?.startsWith("/") ? first : "/mcp";
 }
 
 /** The resource identifier: the configured `resource`, else this gateway's URL of the MCP endpoint. */

@@ -14,10 +14,7 @@ import * as v from "valibot";
 const enabled = v.boolean();
 
 /** A Tyk duration such as `"1m"`, `"1h30m"`, `"10s"`. */
-export const TykDuration = v.pipe(
-  v.string(),
-  v.regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "10s", "1m" or "1h30m"'),
-);
+export const TykDuration = v.pipe(v.string(), v.regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "10s", "1m" or "1h30m"'));
 
 const Allowance = v.looseObject({ enabled, ignoreCase: v.optional(v.boolean()) });
 const EnabledOnly = v.looseObject({ enabled });
@@ -158,9 +155,7 @@ export const SecurityScheme = v.looseObject({
   signingMethod: v.optional(v.string()),
   identityBaseField: v.optional(v.string()),
   subjectClaims: v.optional(v.array(v.string())),
-  jwksURIs: v.optional(
-    v.nullable(v.array(v.looseObject({ url: v.pipe(v.string(), v.url()), cacheTimeout: v.optional(v.number()) }))),
-  ),
+  jwksURIs: v.optional(v.nullable(v.array(v.looseObject({ url: v.pipe(v.string(), v.url()), cacheTimeout: v.optional(v.number()) })))),
   policyFieldName: v.optional(v.string()),
   basePolicyClaims: v.optional(v.array(v.string())),
   allowedIssuers: v.optional(v.array(v.string())),
@@ -200,10 +195,7 @@ export const Authentication = v.looseObject({
 });
 
 export const ListenPath = v.looseObject({
-  value: v.pipe(
-    v.string(),
-    v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "must start with / and contain only URL path characters"),
-  ),
+  value: v.pipe(v.string(), v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "must start with / and contain only URL path characters")),
   strip: v.optional(v.boolean()),
 });
 
@@ -212,9 +204,7 @@ export const Server = v.looseObject({
   authentication: v.optional(Authentication),
   clientCertificates: v.optional(v.looseObject({ enabled, allowlist: v.optional(v.array(v.string())) })),
   customDomain: v.optional(v.looseObject({ enabled, name: v.string(), certificates: v.optional(v.array(v.string())) })),
-  ipAccessControl: v.optional(
-    v.looseObject({ enabled, allow: v.optional(v.array(v.string())), block: v.optional(v.array(v.string())) }),
-  ),
+  ipAccessControl: v.optional(v.looseObject({ enabled, allow: v.optional(v.array(v.string())), block: v.optional(v.array(v.string())) })),
   batchProcessing: v.optional(EnabledOnly),
   detailedActivityLogs: v.optional(EnabledOnly),
   detailedTracing: v.optional(EnabledOnly),
@@ -226,9 +216,7 @@ export const Upstream = v.looseObject({
   authentication: v.optional(
     v.looseObject({
       enabled,
-      basicAuth: v.optional(
-        v.looseObject({ enabled, header: v.optional(AuthSource), username: v.string(), password: v.string() }),
-      ),
+      basicAuth: v.optional(v.looseObject({ enabled, header: v.optional(AuthSource), username: v.string(), password: v.string() })),
       oauth: v.optional(
         v.looseObject({
           enabled,

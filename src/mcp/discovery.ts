@@ -122,12 +122,7 @@ function rewriteMessage(text: string, requestId: string | number, method: string
  * the consumer. Same status and headers (less `Content-Length`). A JSON body is read whole; an SSE
  * body streams through event by event. Anything else, and non-2xx answers, is returned unchanged.
  */
-export function filterResponseBody(
-  response: Response,
-  requestId: string | number,
-  method: string,
-  visibility: Visibility,
-): Response {
+export function filterResponseBody(response: Response, requestId: string | number, method: string, visibility: Visibility): Response {
   const body = response.body;
   if (!needsFiltering(method) || !body || response.status < 200 || response.status > 299) return response;
   if (response.status === 204 || response.status === 205) return response;

@@ -55,7 +55,8 @@ export function findAmbiguousMember(
   for (let i = 0; i < n; i++) {
     const ch = text.charCodeAt(i);
     switch (ch) {
-      case 0x7b /* { */: {
+      case 0x7b: {
+        // {
         const parent = stack[stack.length - 1];
         const path = childPath(parent, stack.length);
         if (stack.length >= maxDepth) return { path, name: "", reason: "too-deep" };
@@ -69,7 +70,8 @@ export function findAmbiguousMember(
         expectName = true;
         break;
       }
-      case 0x5b /* [ */: {
+      case 0x5b: {
+        // [
         const parent = stack[stack.length - 1];
         if (stack.length >= maxDepth) return { path: childPath(parent, stack.length), name: "", reason: "too-deep" };
         stack.push({ isObject: false, names: undefined, folded: undefined, path: "[]", pendingName: undefined });
@@ -81,12 +83,14 @@ export function findAmbiguousMember(
         stack.pop();
         expectName = false;
         break;
-      case 0x2c /* , */: {
+      case 0x2c: {
+        // ,
         const top = stack[stack.length - 1];
-        expectName = top !== undefined && top.isObject;
+        expectName = top?.isObject === true;
         break;
       }
-      case 0x22 /* " */: {
+      case 0x22: {
+        // "
         // Find the end of the string, noting whether it has escapes.
         let j = i + 1;
         let escaped = false;
@@ -101,7 +105,8 @@ export function findAmbiguousMember(
           const top = stack[stack.length - 1]!;
           const raw = text.slice(i + 1, j);
           const name = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-          const names = (top.names ??= new Set());
+          top.names ??= new Set();
+          const names = top.names;
           if (names.has(name)) return { path: top.path, name, reason: "duplicate" };
           names.add(name);
           if (top.folded) {

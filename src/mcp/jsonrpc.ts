@@ -64,9 +64,7 @@ export function parseMessage(text: string): McpMessage {
     throw errors.parse();
   }
   if (Array.isArray(value)) {
-    throw errors.invalidRequest(
-      "Invalid Request: JSON-RPC batches are not part of MCP 2025-11-25; send one message per HTTP request",
-    );
+    throw errors.invalidRequest("Invalid Request: JSON-RPC batches are not part of MCP 2025-11-25; send one message per HTTP request");
   }
   if (value === null || typeof value !== "object") {
     throw errors.invalidRequest("Invalid Request: the body must be one JSON-RPC message object");

@@ -114,7 +114,10 @@ function primitiveRules(entries: ReadonlyMap<string, Operation>): PrimitiveRules
   let allowed: NameSet | undefined;
   for (const [name, op] of entries) {
     if (op.block?.enabled) addName(blocked, name, op.block.ignoreCase);
-    if (op.allow?.enabled) addName((allowed ??= newNameSet()), name, op.allow.ignoreCase);
+    if (op.allow?.enabled) {
+      allowed ??= newNameSet();
+      addName(allowed, name, op.allow.ignoreCase);
+    }
   }
   return { blocked, allowed };
 }

@@ -106,15 +106,17 @@ function issues(result: v.SafeParseResult<v.GenericSchema>): string {
 const MCP_FIELDS = ["mcp_primitives", "mcp_access_rights", "json_rpc_methods", "json_rpc_methods_access_rights"] as const;
 const REST_FIELDS = ["allowed_urls", "endpoints", "field_access_rights"] as const;
 
-const present = (value: unknown) =>
-  value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+const present = (value: unknown) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
 
 /**
  * The MCP rules on `access_rights`.
  *
  * @param kindOf the kind of an API id (`undefined` when no such API exists)
  */
-export function checkAccessRights(accessRights: AccessRights | null | undefined, kindOf: (id: string) => ApiKind | undefined): string | undefined {
+export function checkAccessRights(
+  accessRights: AccessRights | null | undefined,
+  kindOf: (id: string) => ApiKind | undefined,
+): string | undefined {
   for (const [apiId, access] of Object.entries(accessRights ?? {})) {
     const kind = kindOf(apiId);
     const where = `access_rights["${apiId}"]`;

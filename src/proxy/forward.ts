@@ -149,18 +149,14 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     // Each read of a response's `headers` or `body` is a call into the runtime: read them once.
     let answerHeaders = response.headers;
     const contentType = answerHeaders.get("content-type");
-    const isSse = contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
+    const isSse = contentType?.toLowerCase().startsWith("text/event-stream") === true;
     // A stream may last long: the client's leaving must end it on every runtime.
     deadline.settle({ followClient: isSse });
 
     if (response.status >= 500 && !isJsonRpcBody(contentType)) {
       await response.body?.cancel().catch(() => {});
       onUpstreamError(new Error(`HTTP ${response.status}`), route);
-      throw new GatewayError(
-        ErrorCode.UpstreamError,
-        502,
-        `Upstream MCP server failed with HTTP ${response.status}`,
-      );
+      throw new GatewayError(ErrorCode.UpstreamError, 502, `Upstream MCP server failed with HTTP ${response.status}`);
     }
 
     const visibility = state.visibility;

@@ -168,7 +168,12 @@ function transportPaths(api: StoredApi): TransportPath[] {
   return [...byPath].map(([path, methods]) => {
     if (!methods.includes("POST")) methods.unshift("POST");
     const template = path.includes("{")
-      ? new RegExp(`^${path.split(/\{[^/{}]*\}/).map(escapeRegExp).join("[^/]+")}$`)
+      ? new RegExp(
+          `^${path
+            .split(/\{[^/{}]*\}/)
+            .map(escapeRegExp)
+            .join("[^/]+")}$`,
+        )
       : undefined;
     return { path, template, methods, allow: methods.join(", ") };
   });
@@ -319,7 +324,7 @@ export class RouteTable {
       name = v.defaultName;
     }
     const target = name === v.selfName ? base : this.#byId.get(v.versions.get(name)!);
-    if (!target || !target.active) {
+    if (!target?.active) {
       throw new GatewayError(ErrorCode.Rejected, 403, `This API version is not available: "${name}"`);
     }
     if (target === base) return { ...forwardTo(base, remainder, path), ...extra };

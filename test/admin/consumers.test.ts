@@ -23,7 +23,10 @@ beforeEach(async () => {
   store = new MemoryStore();
   service = new ConsumerService(store, new Mutex(), () => NOW);
   const apis = new DefinitionRepository(store);
-  for (const [kind, id] of [["mcp", MCP], ["oas", OAS]] as const) {
+  for (const [kind, id] of [
+    ["mcp", MCP],
+    ["oas", OAS],
+  ] as const) {
     const result = validateDefinition(mcpDefinition({ id, listenPath: `/${id}/`, upstream: "http://upstream.test" }));
     if (!result.ok) throw new Error(result.issues.join("; "));
     await apis.put(kind, result.definition);
@@ -322,7 +325,9 @@ describe("keys: validation and policies", () => {
 
   test("a key's own access rights follow the MCP rules against the stored APIs", async () => {
     expect((await service.createKey({ access_rights: mcpGrant })).ok).toBe(true);
-    const mcpOnOas = await service.createKey({ access_rights: { [OAS]: { api_id: OAS, mcp_primitives: [{ type: "tool", name: "x", limit: { rate: 1, per: 1 } }] } } });
+    const mcpOnOas = await service.createKey({
+      access_rights: { [OAS]: { api_id: OAS, mcp_primitives: [{ type: "tool", name: "x", limit: { rate: 1, per: 1 } }] } },
+    });
     expect(mcpOnOas).toMatchObject({ ok: false, code: "invalid" });
     const badPattern = await service.createKey({ access_rights: { [MCP]: { mcp_access_rights: { tools: { allowed: ["(?=x)"] } } } } });
     expect(badPattern).toMatchObject({ ok: false, code: "invalid" });

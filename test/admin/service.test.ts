@@ -15,11 +15,12 @@ describe("the mutex", () => {
   test("runs one at a time, in order, and survives a failure", async () => {
     const m = new Mutex();
     const log: string[] = [];
-    const slow = (name: string, ms: number) => m.run(async () => {
-      log.push(`${name}+`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`${name}-`);
-    });
+    const slow = (name: string, ms: number) =>
+      m.run(async () => {
+        log.push(`${name}+`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`${name}-`);
+      });
     const failing = m.run(async () => {
       throw new Error("x");
     });

@@ -21,7 +21,10 @@ describe("definition rules", () => {
 
   test("PRM enabled needs an authorization server on MCP proxies", () => {
     const d = base();
-    d["x-tyk-api-gateway"].server.authentication = { enabled: true, protectedResourceMetadata: { enabled: true, authorizationServers: [" "] } };
+    d["x-tyk-api-gateway"].server.authentication = {
+      enabled: true,
+      protectedResourceMetadata: { enabled: true, authorizationServers: [" "] },
+    };
     expect(checkDefinition(d, "mcp").ok).toBe(false);
     d["x-tyk-api-gateway"].server.authentication.protectedResourceMetadata.authorizationServers = ["https://as.example"];
     expect(checkDefinition(d, "mcp").ok).toBe(true);

@@ -116,7 +116,10 @@ describe("authentication on", () => {
   test("http bearer with bearerFormat JWT: a JWT in Authorization, not OAuth without PRM", () => {
     const auth = compiled({
       oas: { jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-      authentication: { enabled: true, securitySchemes: { jwt: { enabled: true, signingMethod: "rsa", jwksURIs: [{ url: "https://idp.test/jwks" }] } } },
+      authentication: {
+        enabled: true,
+        securitySchemes: { jwt: { enabled: true, signingMethod: "rsa", jwksURIs: [{ url: "https://idp.test/jwks" }] } },
+      },
     });
     expect(auth.schemes).toHaveLength(1);
     expect(auth.schemes[0]).toMatchObject({ kind: "jwt", name: "jwt", header: "Authorization", oauth: false });
@@ -162,7 +165,10 @@ describe("authentication on", () => {
   });
 
   test("oauth2 is OAuth even without PRM; a bearer JWT becomes OAuth once PRM is on", () => {
-    const oauth = compiled({ oas: { o: { type: "oauth2" } }, authentication: { enabled: true, securitySchemes: { o: { enabled: true } } } });
+    const oauth = compiled({
+      oas: { o: { type: "oauth2" } },
+      authentication: { enabled: true, securitySchemes: { o: { enabled: true } } },
+    });
     expect(oauth.schemes[0]).toMatchObject({ kind: "jwt", oauth: true });
     expect(oauth.prm).toBeUndefined();
     const jwtWithPrm = compiled({
@@ -185,13 +191,19 @@ describe("authentication on", () => {
   });
 
   test("PRM switched off is no PRM", () => {
-    const auth = compiled({ authentication: { enabled: true, protectedResourceMetadata: { enabled: false, authorizationServers: ["x"] } } });
+    const auth = compiled({
+      authentication: { enabled: true, protectedResourceMetadata: { enabled: false, authorizationServers: ["x"] } },
+    });
     expect(auth.prm).toBeUndefined();
   });
 
   test("several schemes keep their order; credential headers are lower-cased and deduplicated", () => {
     const auth = compiled({
-      oas: { key: { type: "apiKey", in: "header", name: "X-Api-Key" }, jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" }, tok: { type: "apiKey", in: "header" } },
+      oas: {
+        key: { type: "apiKey", in: "header", name: "X-Api-Key" },
+        jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        tok: { type: "apiKey", in: "header" },
+      },
       authentication: { enabled: true, securitySchemes: { key: { enabled: true }, jwt: { enabled: true }, tok: { enabled: true } } },
     });
     expect(auth.schemes.map((s) => [s.name, s.kind, s.header])).toEqual([

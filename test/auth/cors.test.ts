@@ -28,7 +28,10 @@ function definition(cors: Record<string, unknown> | undefined, secured = false):
   return result.definition;
 }
 
-async function setup(cors: Record<string, unknown> | undefined, options: { secured?: boolean; upstream?: (request: Request) => Response } = {}) {
+async function setup(
+  cors: Record<string, unknown> | undefined,
+  options: { secured?: boolean; upstream?: (request: Request) => Response } = {},
+) {
   const store = new MemoryStore();
   await new DefinitionRepository(store).put("mcp", definition(cors, options.secured));
   const calls: Request[] = [];
@@ -96,7 +99,10 @@ describe("compileCors: the policy a definition sets", () => {
 
   test('"*" answers "*"; with credentials a listed origin is echoed (the Fetch standard forbids "*" there)', () => {
     expect(compileCors(definition({ enabled: true, allowedOrigins: ["*"] }), "mcp")!.anyOrigin).toBe(true);
-    const credentialed = compileCors(definition({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true }), "mcp")!;
+    const credentialed = compileCors(
+      definition({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true }),
+      "mcp",
+    )!;
     expect(credentialed).toMatchObject({ anyOrigin: false, credentials: true });
   });
 
@@ -136,7 +142,10 @@ describe("compileCors: the policy a definition sets", () => {
 describe("through the gateway, with CORS enabled", () => {
   test("a preflight to a secured API is answered by the gateway with 204, without credentials, and reaches no upstream", async () => {
     const { app, calls } = await setup({ enabled: true, allowedOrigins: [APP], maxAge: 600 }, { secured: true });
-    const res = await app.request("/a/mcp", preflight(APP, { "access-control-request-headers": "authorization, content-type, mcp-protocol-version" }));
+    const res = await app.request(
+      "/a/mcp",
+      preflight(APP, { "access-control-request-headers": "authorization, content-type, mcp-protocol-version" }),
+    );
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(APP);
     expect(res.headers.get("access-control-allow-methods")).toBe("GET, POST, DELETE");
@@ -168,7 +177,13 @@ describe("through the gateway, with CORS enabled", () => {
         upstream: () =>
           Response.json(
             { jsonrpc: "2.0", id: 1, result: {} },
-            { headers: { "access-control-allow-origin": "*", "access-control-allow-credentials": "true", "access-control-expose-headers": "x-secret" } },
+            {
+              headers: {
+                "access-control-allow-origin": "*",
+                "access-control-allow-credentials": "true",
+                "access-control-expose-headers": "x-secret",
+              },
+            },
           ),
       },
     );
@@ -262,7 +277,9 @@ describe("validation of the CORS fields", () => {
   });
 
   test("an origin entry holding several origins, or a negative or fractional maxAge, is refused", () => {
-    expect(invalid({ enabled: true, allowedOrigins: ["https://a.example, https://b.example"] }).join("; ")).toMatch(/allowedOrigins.*one origin/);
+    expect(invalid({ enabled: true, allowedOrigins: ["https://a.example, https://b.example"] }).join("; ")).toMatch(
+      /allowedOrigins.*one origin/,
+    );
     expect(invalid({ enabled: true, maxAge: -1 }).join("; ")).toMatch(/maxAge/);
     expect(invalid({ enabled: true, maxAge: 1.5 }).join("; ")).toMatch(/maxAge/);
   });
@@ -272,12 +289,22 @@ describe("validation of the CORS fields", () => {
       /middleware\.global\.cors: allowCredentials cannot be combined with allowedOrigins "\*"/,
     );
     // Spelt as the Origin check still reads as "*" (trailing slash, case): refused alike.
-    expect(invalid({ enabled: true, allowedOrigins: ["*/"], allowCredentials: true }).join("; ")).toMatch(/allowCredentials cannot be combined/);
+    expect(invalid({ enabled: true, allowedOrigins: ["*/"], allowCredentials: true }).join("; ")).toMatch(
+      /allowCredentials cannot be combined/,
+    );
     expect(invalid({ enabled: true, allowedOrigins: ["*"], allowCredentials: false })).toEqual([]);
     expect(invalid({ enabled: true, allowedOrigins: ["https://*.example.com"], allowCredentials: true })).toEqual([]);
   });
 
   test("valid fields pass", () => {
-    expect(invalid({ enabled: true, allowedOrigins: ["https://*.example.com", "*"], allowedMethods: ["GET"], allowedHeaders: ["X-Tenant"], maxAge: 0 })).toEqual([]);
+    expect(
+      invalid({
+        enabled: true,
+        allowedOrigins: ["https://*.example.com", "*"],
+        allowedMethods: ["GET"],
+        allowedHeaders: ["X-Tenant"],
+        maxAge: 0,
+      }),
+    ).toEqual([]);
   });
 });

@@ -2,7 +2,18 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { X509Certificate, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { SignJWT, base64url, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, type CryptoKey, type JWK, type JWTPayload } from "jose";
+import {
+  SignJWT,
+  base64url,
+  exportJWK,
+  exportPKCS8,
+  exportSPKI,
+  generateKeyPair,
+  importPKCS8,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
 import { createJwtVerifier, type JwtResult, type JwtScheme, type JwtVerifierOptions } from "../../src/auth/jwt.ts";
 import { decodeSource } from "../../src/auth/keys.ts";
 
@@ -62,19 +73,27 @@ describe("static keys", () => {
         expect(await verify({ source }, await sign({ sub: "a" }, await rsaFor(alg), alg))).toMatchObject({ ok: true });
       }
     }
-    expect(await verify({ source: b64(rsaPem), signingMethod: "RSA" }, await sign({ sub: "a" }, await rsaFor("RS512"), "RS512"))).toMatchObject({ ok: true });
+    expect(
+      await verify({ source: b64(rsaPem), signingMethod: "RSA" }, await sign({ sub: "a" }, await rsaFor("RS512"), "RS512")),
+    ).toMatchObject({ ok: true });
   });
 
   it("verifies an RSA PKCS#1 public key (RSA PUBLIC KEY)", async () => {
     const pkcs1 = createPublicKey(rsaPem).export({ type: "pkcs1", format: "pem" }).toString();
     expect(pkcs1).toContain("BEGIN RSA PUBLIC KEY");
-    expect(await verify({ source: b64(pkcs1), signingMethod: "rsa" }, await sign({ sub: "a" }, rsa.privateKey, "RS256"))).toMatchObject({ ok: true });
+    expect(await verify({ source: b64(pkcs1), signingMethod: "rsa" }, await sign({ sub: "a" }, rsa.privateKey, "RS256"))).toMatchObject({
+      ok: true,
+    });
   });
 
   it("verifies ES256 and EdDSA, and an EC key allows only its own curve", async () => {
-    expect(await verify({ source: b64(ecPem), signingMethod: "ecdsa" }, await sign({ sub: "a" }, ec.privateKey, "ES256"))).toMatchObject({ ok: true });
+    expect(await verify({ source: b64(ecPem), signingMethod: "ecdsa" }, await sign({ sub: "a" }, ec.privateKey, "ES256"))).toMatchObject({
+      ok: true,
+    });
     expect(await verify({ source: b64(edPem) }, await sign({ sub: "a" }, ed.privateKey, "EdDSA"))).toMatchObject({ ok: true });
-    expect(await verify({ source: b64(edPem), signingMethod: "eddsa" }, await sign({ sub: "a" }, ed.privateKey, "EdDSA"))).toMatchObject({ ok: true });
+    expect(await verify({ source: b64(edPem), signingMethod: "eddsa" }, await sign({ sub: "a" }, ed.privateKey, "EdDSA"))).toMatchObject({
+      ok: true,
+    });
     expect(decodeSource(b64(ecPem))).toMatchObject({ kind: "public", family: "ec", algorithms: ["ES256"] });
     // An ES384 header against a P-256 key is refused before any key is imported.
     const forged = (await sign({ sub: "a" }, ec.privateKey, "ES256")).replace(/^[^.]+/, base64url.encode('{"alg":"ES384"}'));
@@ -163,13 +182,20 @@ describe("time claims", () => {
   it("accepts a token without exp, and enforces exp when present", async () => {
     expect(await at({})).toMatchObject({ ok: true });
     expect(await at({ exp: now() + 60 })).toMatchObject({ ok: true });
-    expect(await at({ exp: now() - 10 })).toEqual({ ok: false, code: "expired", message: "The access token has expired", cause: expect.anything() });
+    expect(await at({ exp: now() - 10 })).toEqual({
+      ok: false,
+      code: "expired",
+      message: "The access token has expired",
+      cause: expect.anything(),
+    });
     expect(await at({ exp: now() - 10 }, { expiresAtValidationSkew: 30 })).toMatchObject({ ok: true });
     expect(await at({ exp: now() - 60 }, { expiresAtValidationSkew: 30, notBeforeValidationSkew: 120 })).toEqual(failed("expired"));
   });
 
   it("enforces nbf and iat with their own skews", async () => {
-    expect(await at({ nbf: now() + 60 })).toEqual(expect.objectContaining({ code: "invalid_token", message: "The access token is not valid yet" }));
+    expect(await at({ nbf: now() + 60 })).toEqual(
+      expect.objectContaining({ code: "invalid_token", message: "The access token is not valid yet" }),
+    );
     expect(await at({ nbf: now() + 60 }, { notBeforeValidationSkew: 120 })).toMatchObject({ ok: true });
     expect(await at({ iat: now() + 60 })).toEqual(failed("invalid_token"));
     expect(await at({ iat: now() + 60 }, { issuedAtValidationSkew: 120 })).toMatchObject({ ok: true });
@@ -214,7 +240,9 @@ describe("issuer, audience and subject", () => {
     expect(await verify(both, await tok({ aud: ["api-a", resource] }), options)).toMatchObject({ ok: true });
     const verifier = createJwtVerifier(scheme({ source }));
     expect(await verifier.verify(await tok({ aud: resource }), { requiredAudience: resource })).toMatchObject({ ok: true });
-    expect(await verifier.verify(await tok({ aud: resource }), { requiredAudience: "https://gw.example/x" })).toEqual(failed("wrong_audience"));
+    expect(await verifier.verify(await tok({ aud: resource }), { requiredAudience: "https://gw.example/x" })).toEqual(
+      failed("wrong_audience"),
+    );
   });
 
   it("checks allowedSubjects against the identity", async () => {
@@ -233,25 +261,46 @@ describe("identity, scopes and policies", () => {
     expect(await run({}, { sub: "s1", email: "e@x" })).toMatchObject({ identity: "s1" });
     expect(await run({ identityBaseField: "email" }, { sub: "s1", email: "e@x" })).toMatchObject({ identity: "e@x" });
     expect(await run({ identityBaseField: "email" }, { sub: "s1" })).toMatchObject({ identity: "s1" });
-    expect(await run({ identityBaseField: "email", subjectClaims: ["uid", "username"] }, { sub: "s1", email: "e@x", username: "u" })).toMatchObject({ identity: "u" });
+    expect(
+      await run({ identityBaseField: "email", subjectClaims: ["uid", "username"] }, { sub: "s1", email: "e@x", username: "u" }),
+    ).toMatchObject({ identity: "u" });
     expect(await run({ subjectClaims: ["user.id"] }, { sub: "s1", user: { id: "nested" } })).toMatchObject({ identity: "nested" });
-    expect(await run({}, { email: "e@x" })).toEqual(expect.objectContaining({ ok: false, code: "invalid_token", message: "The access token has no subject" }));
+    expect(await run({}, { email: "e@x" })).toEqual(
+      expect.objectContaining({ ok: false, code: "invalid_token", message: "The access token has no subject" }),
+    );
     expect(await run({}, { sub: "" })).toEqual(failed("invalid_token"));
   });
 
   it("reads policies from policyFieldName (a string or an array), basePolicyClaims first", async () => {
     expect(await run({ policyFieldName: "pol" }, { sub: "a", pol: "p1" })).toMatchObject({ policies: ["p1"] });
     expect(await run({ policyFieldName: "pol" }, { sub: "a", pol: ["p1", "p2", "p1"] })).toMatchObject({ policies: ["p1", "p2"] });
-    expect(await run({ policyFieldName: "pol", basePolicyClaims: ["tyk_pol"] }, { sub: "a", pol: "p1", tyk_pol: "p9" })).toMatchObject({ policies: ["p9"] });
+    expect(await run({ policyFieldName: "pol", basePolicyClaims: ["tyk_pol"] }, { sub: "a", pol: "p1", tyk_pol: "p9" })).toMatchObject({
+      policies: ["p9"],
+    });
   });
 
   it("maps scopes to policies, from a space-separated string or an array", async () => {
-    const scopes = { scopeToPolicyMapping: [{ scope: "read", policyId: "p-read" }, { scope: "write", policyId: "p-write" }] };
+    const scopes = {
+      scopeToPolicyMapping: [
+        { scope: "read", policyId: "p-read" },
+        { scope: "write", policyId: "p-write" },
+      ],
+    };
     expect(await run({ scopes }, { sub: "a", scope: "read other" })).toMatchObject({ policies: ["p-read"], scopes: ["read", "other"] });
-    expect(await run({ scopes: { ...scopes, claimName: "scp" } }, { sub: "a", scp: ["read", "write"] })).toMatchObject({ policies: ["p-read", "p-write"], scopes: ["read", "write"] });
-    expect(await run({ scopes: { ...scopes, claimName: "scp", claims: ["access.scopes"] } }, { sub: "a", scp: "read", access: { scopes: "write" } })).toMatchObject({ policies: ["p-write"], scopes: ["write"] });
+    expect(await run({ scopes: { ...scopes, claimName: "scp" } }, { sub: "a", scp: ["read", "write"] })).toMatchObject({
+      policies: ["p-read", "p-write"],
+      scopes: ["read", "write"],
+    });
+    expect(
+      await run(
+        { scopes: { ...scopes, claimName: "scp", claims: ["access.scopes"] } },
+        { sub: "a", scp: "read", access: { scopes: "write" } },
+      ),
+    ).toMatchObject({ policies: ["p-write"], scopes: ["write"] });
     // Direct and scope policies combine (Tyk); defaults are not added.
-    expect(await run({ scopes, policyFieldName: "pol" }, { sub: "a", pol: "p1", scope: "write" })).toMatchObject({ policies: ["p1", "p-write"] });
+    expect(await run({ scopes, policyFieldName: "pol" }, { sub: "a", pol: "p1", scope: "write" })).toMatchObject({
+      policies: ["p1", "p-write"],
+    });
   });
 
   it("falls back to defaultPolicies, and fails with no_policy when there are none", async () => {
@@ -330,14 +379,21 @@ describe("JWKS", () => {
     };
     const token = await sign({ sub: "a" }, rsa.privateKey, "RS256", { kid: "k1" });
     const result = await verify({ jwksURIs: [{ url: serverUrl }] }, token);
-    expect(result).toEqual({ ok: false, code: "jwks_unavailable", message: "The token signing keys are unavailable; try again later", cause: expect.anything() });
+    expect(result).toEqual({
+      ok: false,
+      code: "jwks_unavailable",
+      message: "The token signing keys are unavailable; try again later",
+      cause: expect.anything(),
+    });
     respond = (res) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end("{not json");
     };
     expect(await verify({ jwksURIs: [{ url: serverUrl }] }, token)).toEqual(failed("jwks_unavailable"));
     const refused = vi.fn(async () => Promise.reject(new TypeError("fetch failed")));
-    expect(await verify({ jwksURIs: [{ url: "https://idp.example/jwks" }] }, token, { fetch: refused })).toEqual(failed("jwks_unavailable"));
+    expect(await verify({ jwksURIs: [{ url: "https://idp.example/jwks" }] }, token, { fetch: refused })).toEqual(
+      failed("jwks_unavailable"),
+    );
     expect(refused).toHaveBeenCalledOnce();
   });
 
@@ -362,9 +418,13 @@ describe("JWKS", () => {
       const fetch = jwksFetch({ "https://a.example/jwks": () => new TypeError("down"), "https://b.example/jwks": () => second });
       const s = { jwksURIs: [{ url: "https://a.example/jwks" }, { url: "https://b.example/jwks" }] };
       expect(await verify(s, await sign({ sub: "a" }, ed.privateKey, "EdDSA", { kid: "d1" }), { fetch })).toMatchObject({ ok: true });
-      expect(await verify(s, await sign({ sub: "a" }, rsa.privateKey, "RS256", { kid: "zz" }), { fetch })).toEqual(failed("jwks_unavailable"));
+      expect(await verify(s, await sign({ sub: "a" }, rsa.privateKey, "RS256", { kid: "zz" }), { fetch })).toEqual(
+        failed("jwks_unavailable"),
+      );
       const healthy = jwksFetch({ "https://a.example/jwks": () => [], "https://b.example/jwks": () => second });
-      expect(await verify(s, await sign({ sub: "a" }, rsa.privateKey, "RS256", { kid: "zz" }), { fetch: healthy })).toEqual(failed("invalid_token"));
+      expect(await verify(s, await sign({ sub: "a" }, rsa.privateKey, "RS256", { kid: "zz" }), { fetch: healthy })).toEqual(
+        failed("invalid_token"),
+      );
     });
 
     it("tries each key when several match a token without kid", async () => {
@@ -400,7 +460,16 @@ async function syntheticCertificate(publicKey: CryptoKey): Promise<Uint8Array> {
   const sha256WithRsa = el(0x30, el(0x06, Uint8Array.from([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b])), el(0x05));
   const name = el(0x30, el(0x31, el(0x30, el(0x06, Uint8Array.from([0x55, 0x04, 0x03])), el(0x0c, Buffer.from("test")))));
   const time = (s: string) => el(0x17, Buffer.from(s));
-  const tbs = el(0x30, el(0xa0, el(0x02, Uint8Array.of(2))), el(0x02, Uint8Array.of(1)), sha256WithRsa, name, el(0x30, time("260101000000Z"), time("360101000000Z")), name, spki);
+  const tbs = el(
+    0x30,
+    el(0xa0, el(0x02, Uint8Array.of(2))),
+    el(0x02, Uint8Array.of(1)),
+    sha256WithRsa,
+    name,
+    el(0x30, time("260101000000Z"), time("360101000000Z")),
+    name,
+    spki,
+  );
   return el(0x30, tbs, sha256WithRsa, el(0x03, Uint8Array.of(0, 1, 2, 3)));
 }
 

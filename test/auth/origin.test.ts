@@ -137,7 +137,9 @@ describe("configured origins with a wildcard (one `*`, as Tyk's)", () => {
 
   test("a long hostile origin against many wildcard entries is decided by string comparison (no pattern engine to hang)", () => {
     // A second * is literal text of the suffix: only the first one is a wildcard.
-    const many = compileOrigins(withCors({ enabled: true, allowedOrigins: Array.from({ length: 200 }, (_, i) => `https://*${i}*.example.com`) }));
+    const many = compileOrigins(
+      withCors({ enabled: true, allowedOrigins: Array.from({ length: 200 }, (_, i) => `https://*${i}*.example.com`) }),
+    );
     expect(originAllowed(`https://${"a".repeat(100_000)}.example.org`, "gw.test", many)).toBe(false);
     expect(originAllowed("https://x7*.example.com", "gw.test", many)).toBe(true);
     expect(originAllowed("https://x7y.example.com", "gw.test", many)).toBe(false);

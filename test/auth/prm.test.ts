@@ -26,7 +26,13 @@ describe("protectedResourceMetadata", () => {
 
   it("prefers the configured resource and bearer methods, and leaves out empty fields", () => {
     const doc = protectedResourceMetadata(
-      { enabled: true, resource: "https://public.example/mcp", bearerMethodsSupported: ["header", "body"], scopesSupported: [], resourceName: " " },
+      {
+        enabled: true,
+        resource: "https://public.example/mcp",
+        bearerMethodsSupported: ["header", "body"],
+        scopesSupported: [],
+        resourceName: " ",
+      },
       "https://gw.example/weather/mcp",
     );
     expect(doc).toEqual({ resource: "https://public.example/mcp", bearer_methods_supported: ["header", "body"] });
@@ -75,7 +81,9 @@ describe("well-known paths", () => {
     for (const path of no) expect(matchPrmPath(path, "/weather/"), path).toBe(false);
     expect(matchPrmPath("/.well-known/oauth-protected-resource", "/")).toBe(true);
     expect(matchPrmPath("/.well-known/oauth-protected-resource/anything", "/")).toBe(false);
-    expect(matchPrmPath("/.well-known/oauth-protected-resource/tools/weather", "/weather", { resource: "https://public.example/tools/weather" })).toBe(true);
+    expect(
+      matchPrmPath("/.well-known/oauth-protected-resource/tools/weather", "/weather", { resource: "https://public.example/tools/weather" }),
+    ).toBe(true);
   });
 });
 
@@ -91,8 +99,15 @@ describe("bearerChallenge", () => {
 
   it("formats the insufficient_scope and invalid_token challenges (RFC 6750 §3)", () => {
     expect(
-      bearerChallenge({ resourceMetadataUrl: metadata, scope: "mcp:tools  mcp:admin", error: "insufficient_scope", errorDescription: "The tool needs mcp:admin" }),
-    ).toBe(`Bearer resource_metadata="${metadata}", scope="mcp:tools mcp:admin", error="insufficient_scope", error_description="The tool needs mcp:admin"`);
+      bearerChallenge({
+        resourceMetadataUrl: metadata,
+        scope: "mcp:tools  mcp:admin",
+        error: "insufficient_scope",
+        errorDescription: "The tool needs mcp:admin",
+      }),
+    ).toBe(
+      `Bearer resource_metadata="${metadata}", scope="mcp:tools mcp:admin", error="insufficient_scope", error_description="The tool needs mcp:admin"`,
+    );
     expect(bearerChallenge({ error: "invalid_token", errorDescription: "The access token has expired" })).toBe(
       'Bearer error="invalid_token", error_description="The access token has expired"',
     );

@@ -27,11 +27,23 @@ describe("the MCP proxy definition schema", () => {
   test("every field the reference pages name is accepted", () => {
     const d = base() as Record<string, any>;
     const tyk = d["x-tyk-api-gateway"];
-    tyk.info.versioning = { enabled: true, name: "v1", default: "v1", location: "header", key: "x-api-version", versions: [{ name: "v2", id: "w2" }] };
+    tyk.info.versioning = {
+      enabled: true,
+      name: "v1",
+      default: "v1",
+      location: "header",
+      key: "x-api-version",
+      versions: [{ name: "v2", id: "w2" }],
+    };
     tyk.server.authentication = {
       enabled: true,
       securitySchemes: { authToken: { enabled: true, header: { enabled: true, name: "Authorization" } } },
-      protectedResourceMetadata: { enabled: true, resource: "https://gw/w/mcp", authorizationServers: ["https://as.example"], scopesSupported: ["mcp:read"] },
+      protectedResourceMetadata: {
+        enabled: true,
+        resource: "https://gw/w/mcp",
+        authorizationServers: ["https://as.example"],
+        scopesSupported: ["mcp:read"],
+      },
     };
     tyk.server.batchProcessing = { enabled: false };
     tyk.upstream.rateLimit = { enabled: true, rate: 100, per: "1m" };
@@ -73,7 +85,16 @@ describe("the MCP proxy definition schema", () => {
     ["an upstream that is not a URL", (d: any) => (d["x-tyk-api-gateway"].upstream.url = "not a url"), "upstream.url"],
     ["a non-HTTP upstream", (d: any) => (d["x-tyk-api-gateway"].upstream.url = "ftp://x"), "upstream.url"],
     ["a bad rate-limit duration", (d: any) => (d["x-tyk-api-gateway"].upstream.rateLimit = { enabled: true, rate: 1, per: "soon" }), "per"],
-    ["a threshold over 1", (d: any) => (d["x-tyk-api-gateway"].middleware = { mcpTools: { t: { circuitBreaker: { enabled: true, threshold: 2, sampleSize: 1, coolDownPeriod: 1, halfOpenStateEnabled: false } } } }), "threshold"],
+    [
+      "a threshold over 1",
+      (d: any) =>
+        (d["x-tyk-api-gateway"].middleware = {
+          mcpTools: {
+            t: { circuitBreaker: { enabled: true, threshold: 2, sampleSize: 1, coolDownPeriod: 1, halfOpenStateEnabled: false } },
+          },
+        }),
+      "threshold",
+    ],
     ["an empty name", (d: any) => (d["x-tyk-api-gateway"].info.name = " "), "name"],
     ["no state", (d: any) => delete d["x-tyk-api-gateway"].info.state, "state"],
     ["OpenAPI 2", (d: any) => (d.openapi = "2.0"), "openapi"],
@@ -104,7 +125,13 @@ describe("seeding definitions/", () => {
   });
 
   test("invalid documents and clashing ids are all reported at once", () => {
-    expect(() => seedEntries([["a.json", {}], ["b.json", base()], ["c.json", base()]])).toThrow(/a\.json[\s\S]*c\.json: API id "w" is also used by b\.json/);
+    expect(() =>
+      seedEntries([
+        ["a.json", {}],
+        ["b.json", base()],
+        ["c.json", base()],
+      ]),
+    ).toThrow(/a\.json[\s\S]*c\.json: API id "w" is also used by b\.json/);
   });
 
   test("an id with path characters is refused", () => {

@@ -84,15 +84,39 @@ describe.each(RUNTIMES)("policies and keys on %s", (runtime) => {
     const restField = (field: string) => ({ access_rights: { [MCP]: { api_id: MCP, [field]: [{ url: "/x", methods: ["GET"] }] } } });
     test.each([
       ["mcp_access_rights on a non-MCP API", mcpField("mcp_access_rights", { tools: { allowed: ["a"] } }), /mcp_access_rights/],
-      ["mcp_primitives on a non-MCP API", mcpField("mcp_primitives", [{ type: "tool", name: "a", limit: { rate: 1, per: 1 } }]), /mcp_primitives/],
-      ["json_rpc_methods on a non-MCP API", mcpField("json_rpc_methods", [{ name: "tools/call", limit: { rate: 1, per: 1 } }]), /json_rpc_methods/],
-      ["json_rpc_methods_access_rights on a non-MCP API", mcpField("json_rpc_methods_access_rights", { allowed: ["ping"] }), /json_rpc_methods_access_rights/],
-      ["MCP fields on an API that does not exist", { access_rights: { nope: { api_id: "nope", mcp_access_rights: { tools: {} } } } }, /not one/],
+      [
+        "mcp_primitives on a non-MCP API",
+        mcpField("mcp_primitives", [{ type: "tool", name: "a", limit: { rate: 1, per: 1 } }]),
+        /mcp_primitives/,
+      ],
+      [
+        "json_rpc_methods on a non-MCP API",
+        mcpField("json_rpc_methods", [{ name: "tools/call", limit: { rate: 1, per: 1 } }]),
+        /json_rpc_methods/,
+      ],
+      [
+        "json_rpc_methods_access_rights on a non-MCP API",
+        mcpField("json_rpc_methods_access_rights", { allowed: ["ping"] }),
+        /json_rpc_methods_access_rights/,
+      ],
+      [
+        "MCP fields on an API that does not exist",
+        { access_rights: { nope: { api_id: "nope", mcp_access_rights: { tools: {} } } } },
+        /not one/,
+      ],
       ["allowed_urls on an MCP proxy", restField("allowed_urls"), /allowed_urls/],
       ["endpoints on an MCP proxy", restField("endpoints"), /endpoints/],
       ["field_access_rights on an MCP proxy", restField("field_access_rights"), /field_access_rights/],
-      ["a primitive type that is not tool, resource or prompt", { access_rights: { [MCP]: { api_id: MCP, mcp_primitives: [{ type: "tools", name: "a", limit: { rate: 1, per: 60 } }] } } }, /tool.*resource.*prompt/],
-      ["a pattern that is not valid RE2", { access_rights: { [MCP]: { api_id: MCP, mcp_access_rights: { tools: { allowed: ["(a)\\1"] } } } } }, /invalid pattern/],
+      [
+        "a primitive type that is not tool, resource or prompt",
+        { access_rights: { [MCP]: { api_id: MCP, mcp_primitives: [{ type: "tools", name: "a", limit: { rate: 1, per: 60 } }] } } },
+        /tool.*resource.*prompt/,
+      ],
+      [
+        "a pattern that is not valid RE2",
+        { access_rights: { [MCP]: { api_id: MCP, mcp_access_rights: { tools: { allowed: ["(a)\\1"] } } } } },
+        /invalid pattern/,
+      ],
       ["a state that is not active, draft or deny", { state: "paused" }, /state/],
       ["api_id that differs from its key", { access_rights: { [MCP]: { api_id: "other" } } }, /must match/],
     ])("%s: 400 with a message, nothing stored", async (_label, body, message) => {
@@ -121,13 +145,18 @@ describe.each(RUNTIMES)("policies and keys on %s", (runtime) => {
       const list = await call("GET", "/api/portal/policies");
       expect(Object.keys(list.json).sort()).toEqual(["Data", "Pages"]);
       expect(list.json.Data.map((p: any) => p.id)).toContain(id);
-      expect((await call("PUT", `/api/portal/policies/${id}`, referencePolicy(MCP))).json).toMatchObject({ Status: "OK", Message: "Policy updated" });
+      expect((await call("PUT", `/api/portal/policies/${id}`, referencePolicy(MCP))).json).toMatchObject({
+        Status: "OK",
+        Message: "Policy updated",
+      });
       expect((await call("DELETE", `/api/portal/policies/${id}`)).json).toMatchObject({ Status: "OK", Message: "Policy deleted" });
       expect((await call("GET", `/api/portal/policies/${id}`)).status).toBe(404);
     });
 
     test("the MCP validation rules apply here too", async () => {
-      const res = await call("POST", "/api/portal/policies", { access_rights: { [OAS]: { api_id: OAS, mcp_access_rights: { tools: {} } } } });
+      const res = await call("POST", "/api/portal/policies", {
+        access_rights: { [OAS]: { api_id: OAS, mcp_access_rights: { tools: {} } } },
+      });
       expect(res.status).toBe(400);
       expect(res.json).toMatchObject({ Status: "Error", Meta: null });
     });

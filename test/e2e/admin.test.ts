@@ -9,17 +9,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { stringify as toYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
-import {
-  RUNTIMES,
-  startGateway,
-  TEST_DASHBOARD_KEY,
-  TEST_GATEWAY_SECRET,
-  type RunningGateway,
-} from "../helpers/gateways.ts";
+import { RUNTIMES, startGateway, TEST_DASHBOARD_KEY, TEST_GATEWAY_SECRET, type RunningGateway } from "../helpers/gateways.ts";
 import { startEverything, type Running } from "../helpers/processes.ts";
 import { jsonRpcResult, startUpstream, type TestUpstream } from "../helpers/upstream.ts";
 import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
-
 
 function oasDefinition(id: string, listenPath: string, upstream: string) {
   const d = mcpDefinition({ id, listenPath, upstream }) as Record<string, any>;
@@ -142,11 +135,43 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       ["not JSON", "{nope"],
       ["a JSON array", "[]"],
       ["without x-tyk-api-gateway", { openapi: "3.0.3", info: { title: "t", version: "1" }, paths: {} }],
-      ["without paths (OAS structure)", (() => { const d = mcpDefinition({ id: "p", listenPath: "/p/", upstream: "http://u" }) as any; delete d.paths; return d; })()],
-      ["with OpenAPI 2", (() => { const d = mcpDefinition({ id: "p2", listenPath: "/p2/", upstream: "http://u" }) as any; d.openapi = "2.0"; return d; })()],
+      [
+        "without paths (OAS structure)",
+        (() => {
+          const d = mcpDefinition({ id: "p", listenPath: "/p/", upstream: "http://u" }) as any;
+          delete d.paths;
+          return d;
+        })(),
+      ],
+      [
+        "with OpenAPI 2",
+        (() => {
+          const d = mcpDefinition({ id: "p2", listenPath: "/p2/", upstream: "http://u" }) as any;
+          d.openapi = "2.0";
+          return d;
+        })(),
+      ],
       ["with an upstream that is not a URL", mcpDefinition({ id: "bad-up", listenPath: "/bad-up/", upstream: "nope" })],
-      ["with an mcpTools entry that fails the schema", mcpDefinition({ id: "bad-tool", listenPath: "/bad-tool/", upstream: "http://u", middleware: { mcpTools: { t: { rateLimit: { enabled: true, rate: "lots", per: "1m" } } } } })],
-      ["with PRM enabled and no authorization server", (() => { const d = mcpDefinition({ id: "prm", listenPath: "/prm/", upstream: "http://u" }) as any; d["x-tyk-api-gateway"].server.authentication = { enabled: true, protectedResourceMetadata: { enabled: true, authorizationServers: [] } }; return d; })()],
+      [
+        "with an mcpTools entry that fails the schema",
+        mcpDefinition({
+          id: "bad-tool",
+          listenPath: "/bad-tool/",
+          upstream: "http://u",
+          middleware: { mcpTools: { t: { rateLimit: { enabled: true, rate: "lots", per: "1m" } } } },
+        }),
+      ],
+      [
+        "with PRM enabled and no authorization server",
+        (() => {
+          const d = mcpDefinition({ id: "prm", listenPath: "/prm/", upstream: "http://u" }) as any;
+          d["x-tyk-api-gateway"].server.authentication = {
+            enabled: true,
+            protectedResourceMetadata: { enabled: true, authorizationServers: [] },
+          };
+          return d;
+        })(),
+      ],
       ["with an id containing path traversal", mcpDefinition({ id: "../etc", listenPath: "/trav/", upstream: "http://u" })],
       ["with an id containing odd characters", mcpDefinition({ id: "a b/c", listenPath: "/odd/", upstream: "http://u" })],
       ["on an admin path", mcpDefinition({ id: "on-admin", listenPath: "/tyk/mine/", upstream: "http://u" })],
@@ -313,7 +338,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
 
       const key = baseDef["x-tyk-api-gateway"].info.versioning.key;
       const viaHeader = (version?: string) =>
-        fetch(`${gw.url}/${base}/mcp`, { method: "POST", headers: { ...MCP_POST_HEADERS, ...(version ? { [key]: version } : {}) }, body: ping() });
+        fetch(`${gw.url}/${base}/mcp`, {
+          method: "POST",
+          headers: { ...MCP_POST_HEADERS, ...(version ? { [key]: version } : {}) },
+          body: ping(),
+        });
       expect(await (await viaHeader()).json()).toMatchObject({ result: { from: "one" } });
       expect(await (await viaHeader("v2")).json()).toMatchObject({ result: { from: "two" } });
       expect((await viaHeader("v9")).status).toBe(403);
@@ -330,7 +359,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       const base = uid("dbase");
       const child = uid("dchild");
       await tyk("POST", "/tyk/mcps", mcpDefinition({ id: base, listenPath: `/${base}/`, upstream: up.url }));
-      await tyk("POST", `/tyk/mcps?base_api_id=${base}&version_name=v2&set_default=true`, mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }));
+      await tyk(
+        "POST",
+        `/tyk/mcps?base_api_id=${base}&version_name=v2&set_default=true`,
+        mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }),
+      );
       expect(await (await proxyPost(`/${base}/mcp`)).json()).toMatchObject({ result: { from: "two" } });
     });
 
@@ -338,7 +371,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       const base = uid("obase");
       const child = uid("ochild");
       await tyk("POST", "/tyk/mcps", mcpDefinition({ id: base, listenPath: `/${base}/`, upstream: up.url }));
-      await tyk("POST", `/tyk/mcps?base_api_id=${base}&version_name=v2`, mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }));
+      await tyk(
+        "POST",
+        `/tyk/mcps?base_api_id=${base}&version_name=v2`,
+        mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }),
+      );
       expect((await tyk("DELETE", `/tyk/mcps/${base}`)).status).toBe(200);
       const got = await tyk("GET", `/tyk/mcps/${child}`);
       expect(got.status).toBe(200);
@@ -350,7 +387,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       const base = uid("lbase");
       const child = uid("lchild");
       await dash("POST", "/api/mcps", mcpDefinition({ id: base, listenPath: `/${base}/`, upstream: up.url }));
-      const created = await dash("POST", `/api/mcps?base_api_id=${base}`, mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }));
+      const created = await dash(
+        "POST",
+        `/api/mcps?base_api_id=${base}`,
+        mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up2.url }),
+      );
       expect(created.status).toBe(200);
       const res = await dash("GET", `/api/mcps/${base}/versions`);
       expect(res.status).toBe(200);
@@ -367,7 +408,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       await dash("POST", "/api/apis", oasDefinition(oas, `/${oas}/`, up.url));
       for (const base of ["never-made", oas]) {
         const child = uid("dc");
-        const res = await dash("POST", `/api/mcps?base_api_id=${base}`, mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up.url }));
+        const res = await dash(
+          "POST",
+          `/api/mcps?base_api_id=${base}`,
+          mcpDefinition({ id: child, listenPath: `/${child}/`, upstream: up.url }),
+        );
         expect(res.status).toBe(400);
         expect((await res.json()).Status).toBe("Error");
       }
@@ -433,11 +478,15 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
     test("update: 400 for an OAS API or invalid, 404 for unknown", async () => {
       const oas = uid("dput-oas");
       await dash("POST", "/api/apis", oasDefinition(oas, `/${oas}/`, up.url));
-      expect((await dash("PUT", `/api/mcps/${oas}`, mcpDefinition({ id: oas, listenPath: `/${oas}/`, upstream: up.url }))).status).toBe(400);
+      expect((await dash("PUT", `/api/mcps/${oas}`, mcpDefinition({ id: oas, listenPath: `/${oas}/`, upstream: up.url }))).status).toBe(
+        400,
+      );
       const id = uid("dput");
       await dash("POST", "/api/mcps", mcpDefinition({ id, listenPath: `/${id}/`, upstream: up.url }));
       expect((await dash("PUT", `/api/mcps/${id}`, { openapi: "3.0.3" })).status).toBe(400);
-      expect((await dash("PUT", "/api/mcps/never-made", mcpDefinition({ id: "never-made", listenPath: "/nm/", upstream: up.url }))).status).toBe(404);
+      expect(
+        (await dash("PUT", "/api/mcps/never-made", mcpDefinition({ id: "never-made", listenPath: "/nm/", upstream: up.url }))).status,
+      ).toBe(404);
     });
 
     test("delete: {Status, Message, Meta}; 400 for an OAS API; 404 for unknown", async () => {
@@ -535,7 +584,11 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       const children = Array.from({ length: 8 }, (_, i) => ({ id: uid("pchild"), name: `v${i + 2}` }));
       const results = await Promise.all(
         children.map((c) =>
-          tyk("POST", `/tyk/mcps?base_api_id=${base}&version_name=${c.name}`, mcpDefinition({ id: c.id, listenPath: `/${c.id}/`, upstream: up.url })),
+          tyk(
+            "POST",
+            `/tyk/mcps?base_api_id=${base}&version_name=${c.name}`,
+            mcpDefinition({ id: c.id, listenPath: `/${c.id}/`, upstream: up.url }),
+          ),
         ),
       );
       expect(results.map((r) => r.status)).toEqual(children.map(() => 200));

@@ -166,7 +166,10 @@ describe.each(RUNTIMES)("consumers on %s", (runtime) => {
     await client.ping();
     expect((await admin("PUT", `/tyk/keys/${key_hash}?hashed=true`, { apply_policies: ["admin"], is_inactive: true })).status).toBe(200);
     await expect(client.ping()).rejects.toThrow();
-    expect((await admin("PUT", `/tyk/keys/${key_hash}?hashed=true`, { apply_policies: ["admin"], expires: Math.floor(Date.now() / 1000) - 1 })).status).toBe(200);
+    expect(
+      (await admin("PUT", `/tyk/keys/${key_hash}?hashed=true`, { apply_policies: ["admin"], expires: Math.floor(Date.now() / 1000) - 1 }))
+        .status,
+    ).toBe(200);
     await expect(client.ping()).rejects.toThrow();
     expect((await admin("PUT", `/tyk/keys/${key_hash}?hashed=true`, { apply_policies: ["admin"], expires: 0 })).status).toBe(200);
     await client.ping();

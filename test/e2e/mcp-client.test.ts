@@ -410,10 +410,7 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
       message = request.params.message;
       return { action: "accept", content: { name: "Ada Lovelace", check: true, integer: 7 } };
     });
-    const result = await within(
-      "trigger-elicitation-request",
-      c.client.callTool({ name: "trigger-elicitation-request", arguments: {} }),
-    );
+    const result = await within("trigger-elicitation-request", c.client.callTool({ name: "trigger-elicitation-request", arguments: {} }));
     expect(message).toBe("Please provide inputs for the following fields:");
     const text = toText(result.content);
     expect(text).toContain("✅ User provided the requested information!");
@@ -538,75 +535,86 @@ describe.each(TARGETS)("MCP SDK client through the gateway on %s", (target) => {
     await get.body?.cancel();
   });
 
-  test.skipIf(target === "direct")("a proxy that serves only POST: GET and DELETE get 405, which the SDK client takes as the spec allows", async () => {
-    const c = await connect({}, `${gw!.url}/post-only/mcp`);
-    const echoed = await within("tools/call", c.client.callTool({ name: "echo", arguments: { message: "post only" } }));
-    expect(toText(echoed.content)).toBe("Echo: post only");
-    await waitFor("the GET to be answered", () => c.exchanges.find((e) => e.method === "GET"));
-    await within("terminateSession", c.transport.terminateSession());
-    expect(c.exchanges.filter((e) => e.method !== "POST").map((e) => [e.method, e.status])).toEqual([
-      ["GET", 405],
-      ["DELETE", 405],
-    ]);
-    expect(c.errors).toEqual([]);
-  });
+  test.skipIf(target === "direct")(
+    "a proxy that serves only POST: GET and DELETE get 405, which the SDK client takes as the spec allows",
+    async () => {
+      const c = await connect({}, `${gw!.url}/post-only/mcp`);
+      const echoed = await within("tools/call", c.client.callTool({ name: "echo", arguments: { message: "post only" } }));
+      expect(toText(echoed.content)).toBe("Echo: post only");
+      await waitFor("the GET to be answered", () => c.exchanges.find((e) => e.method === "GET"));
+      await within("terminateSession", c.transport.terminateSession());
+      expect(c.exchanges.filter((e) => e.method !== "POST").map((e) => [e.method, e.status])).toEqual([
+        ["GET", 405],
+        ["DELETE", 405],
+      ]);
+      expect(c.errors).toEqual([]);
+    },
+  );
 
-  test.skipIf(target === "direct")("request headers: credentials and hop-by-hop headers stay at the gateway, MCP headers pass, X-Forwarded-* set", async () => {
-    const { status, headers: responseHeaders, body } = await rawPost(headersUrl, {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      authorization: "Bearer client-secret-token",
-      cookie: "session=client-cookie",
-      connection: "keep-alive, x-custom",
-      "keep-alive": "timeout=5",
-      "x-custom": "named-by-connection",
-      "x-end-to-end": "kept",
-      "mcp-session-id": "client-session-1",
-      "mcp-protocol-version": "2025-11-25",
-      "last-event-id": "event-41",
-    });
-    expect(status).toBe(200);
-    expect(JSON.parse(body)).toEqual({ jsonrpc: "2.0", id: 5, result: { recorded: true } });
-    expect(responseHeaders["mcp-session-id"]).toBe("recorder-session");
+  test.skipIf(target === "direct")(
+    "request headers: credentials and hop-by-hop headers stay at the gateway, MCP headers pass, X-Forwarded-* set",
+    async () => {
+      const {
+        status,
+        headers: responseHeaders,
+        body,
+      } = await rawPost(headersUrl, {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        authorization: "Bearer client-secret-token",
+        cookie: "session=client-cookie",
+        connection: "keep-alive, x-custom",
+        "keep-alive": "timeout=5",
+        "x-custom": "named-by-connection",
+        "x-end-to-end": "kept",
+        "mcp-session-id": "client-session-1",
+        "mcp-protocol-version": "2025-11-25",
+        "last-event-id": "event-41",
+      });
+      expect(status).toBe(200);
+      expect(JSON.parse(body)).toEqual({ jsonrpc: "2.0", id: 5, result: { recorded: true } });
+      expect(responseHeaders["mcp-session-id"]).toBe("recorder-session");
 
-    const seen = await waitFor("the recorder to see the request", () => recorder.seen.findLast((s) => s.body.includes('"id":5')));
-    expect(seen.method).toBe("POST");
-    expect(seen.url).toBe("/mcp");
-    const h = seen.headers;
-    expect(h.authorization).toBeUndefined();
-    expect(h.cookie).toBeUndefined();
-    expect(h["x-custom"]).toBeUndefined();
-    expect(h["keep-alive"]).toBeUndefined();
-    expect(h["x-end-to-end"]).toBe("kept");
-    expect(h["mcp-session-id"]).toBe("client-session-1");
-    expect(h["mcp-protocol-version"]).toBe("2025-11-25");
-    expect(h["last-event-id"]).toBe("event-41");
-    expect(h.accept).toBe("application/json, text/event-stream");
-    expect(h["content-type"]).toBe("application/json");
-    expect(h.host).toBe(new URL(recorder.url).host);
-    if (target !== "direct") {
-      expect(h["x-forwarded-proto"]).toBe("http");
-      expect(h["x-forwarded-host"]).toBe(new URL(gw!.url).host);
-      expect(h["x-forwarded-for"]).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);
-    }
-  });
+      const seen = await waitFor("the recorder to see the request", () => recorder.seen.findLast((s) => s.body.includes('"id":5')));
+      expect(seen.method).toBe("POST");
+      expect(seen.url).toBe("/mcp");
+      const h = seen.headers;
+      expect(h.authorization).toBeUndefined();
+      expect(h.cookie).toBeUndefined();
+      expect(h["x-custom"]).toBeUndefined();
+      expect(h["keep-alive"]).toBeUndefined();
+      expect(h["x-end-to-end"]).toBe("kept");
+      expect(h["mcp-session-id"]).toBe("client-session-1");
+      expect(h["mcp-protocol-version"]).toBe("2025-11-25");
+      expect(h["last-event-id"]).toBe("event-41");
+      expect(h.accept).toBe("application/json, text/event-stream");
+      expect(h["content-type"]).toBe("application/json");
+      expect(h.host).toBe(new URL(recorder.url).host);
+      if (target !== "direct") {
+        expect(h["x-forwarded-proto"]).toBe("http");
+        expect(h["x-forwarded-host"]).toBe(new URL(gw!.url).host);
+        expect(h["x-forwarded-for"]).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);
+      }
+    },
+  );
 });
 
 /** A POST with node:http, which (unlike fetch) lets us send Connection and Keep-Alive headers. */
-function rawPost(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function rawPost(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   const payload = JSON.stringify({ jsonrpc: "2.0", id: 5, method: "tools/list" });
   return within(
     "raw POST",
     new Promise((resolve, reject) => {
-      const req = httpRequest(url, { method: "POST", agent: false, headers: { ...headers, "content-length": String(Buffer.byteLength(payload)) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      });
+      const req = httpRequest(
+        url,
+        { method: "POST", agent: false, headers: { ...headers, "content-length": String(Buffer.byteLength(payload)) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.end(payload);
     }),

@@ -37,7 +37,12 @@ describe("client certificates (mTLS) on workers", () => {
   });
 
   const call = (path: string, cf?: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    gw.dispatch!(`http://gateway.test${path}`, { method: "POST", headers: { ...MCP_POST_HEADERS, ...headers }, body: ping(), ...(cf ? { cf } : {}) });
+    gw.dispatch!(`http://gateway.test${path}`, {
+      method: "POST",
+      headers: { ...MCP_POST_HEADERS, ...headers },
+      body: ping(),
+      ...(cf ? { cf } : {}),
+    });
 
   test("a definition that asks for client certificates accepts a verified one on its allowlist", async () => {
     expect((await call("/cert-only/mcp", cert(GOOD))).status).toBe(200);

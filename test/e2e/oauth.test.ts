@@ -130,7 +130,11 @@ async function startJwks(publicKey: CryptoKey): Promise<Running & { fetches: num
     get fetches() {
       return state.fetches;
     },
-    stop: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -235,15 +239,22 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
       es: await generateKeyPair("ES256", { extractable: true }),
     };
     [everything, jwks] = await Promise.all([startEverything(), startJwks(keys.rs.publicKey)]);
-    gw = await startGateway(runtime, [
-      oauthDefinition(everything.url, `${jwks.url}/jwks.json`),
-      jwtDefinition(everything.url, await exportSPKI(keys.es.publicKey)),
-    ], { env: { GATEWAY_PUBLIC_ORIGINS: "{origin}" } });
+    gw = await startGateway(
+      runtime,
+      [oauthDefinition(everything.url, `${jwks.url}/jwks.json`), jwtDefinition(everything.url, await exportSPKI(keys.es.publicKey))],
+      { env: { GATEWAY_PUBLIC_ORIGINS: "{origin}" } },
+    );
     mcpUrl = `${gw.url}/oauth/mcp`;
     const policies = [
       { id: "oauth-read", access_rights: { "oauth-mcp": { api_id: "oauth-mcp", mcp_access_rights: { tools: { allowed: ["echo"] } } } } },
-      { id: "oauth-tools", access_rights: { "oauth-mcp": { api_id: "oauth-mcp", mcp_access_rights: { tools: { allowed: ["echo", "get-sum"] } } } } },
-      { id: "jwt-consumer", access_rights: { "jwt-mcp": { api_id: "jwt-mcp", mcp_access_rights: { tools: { allowed: ["echo", "get-sum"] } } } } },
+      {
+        id: "oauth-tools",
+        access_rights: { "oauth-mcp": { api_id: "oauth-mcp", mcp_access_rights: { tools: { allowed: ["echo", "get-sum"] } } } },
+      },
+      {
+        id: "jwt-consumer",
+        access_rights: { "jwt-mcp": { api_id: "jwt-mcp", mcp_access_rights: { tools: { allowed: ["echo", "get-sum"] } } } },
+      },
     ];
     for (const policy of policies) {
       const created = await admin("POST", "/tyk/policies", policy);
@@ -306,7 +317,11 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
       // A browser's preflight for it (the SDK's discovery sends MCP-Protocol-Version): 204, any origin.
       const preflight = await fetch(`${gw.url}${path}`, {
         method: "OPTIONS",
-        headers: { origin: "https://app.example", "access-control-request-method": "GET", "access-control-request-headers": "mcp-protocol-version" },
+        headers: {
+          origin: "https://app.example",
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "mcp-protocol-version",
+        },
       });
       expect(preflight.status, path).toBe(204);
       expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
@@ -403,7 +418,13 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
       .sign(foreign.privateKey);
     await expect401(forged, "signed with another key under the JWKS key's kid");
     // An ES256 token (the plain JWT proxy's key) is not an access token for this resource.
-    const es = await new SignJWT({ scope: "mcp:read" }).setProtectedHeader({ alg: "ES256" }).setIssuer(AS).setSubject("x").setAudience(mcpUrl).setExpirationTime("5m").sign(keys.es.privateKey);
+    const es = await new SignJWT({ scope: "mcp:read" })
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer(AS)
+      .setSubject("x")
+      .setAudience(mcpUrl)
+      .setExpirationTime("5m")
+      .sign(keys.es.privateKey);
     await expect401(es, "another key");
 
     // Valid, but its scopes map to no policy: 403.
@@ -450,7 +471,12 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
   test("an OAuth consumer finds the authorization server from the challenge, gets a token and connects", async () => {
     tokenRequests.length = 0;
     // The SDK's client-credentials flow asks for the scope the client is configured with.
-    const provider = new ClientCredentialsProvider({ clientId: "power", clientSecret: AS_CLIENTS.power!.secret, expectedIssuer: AS, scope: SCOPES.join(" ") });
+    const provider = new ClientCredentialsProvider({
+      clientId: "power",
+      clientSecret: AS_CLIENTS.power!.secret,
+      expectedIssuer: AS,
+      scope: SCOPES.join(" "),
+    });
     const client = await connect("/oauth/mcp", { authProvider: provider, fetch: fetchWithAs });
     expect(await toolNames(client)).toEqual(["echo", "get-sum"]);
     const sum = await client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } });
@@ -462,7 +488,12 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
 
   test("an OAuth consumer granted fewer scopes sees fewer tools, and cannot upscope past its grant", async () => {
     tokenRequests.length = 0;
-    const provider = new ClientCredentialsProvider({ clientId: "reader", clientSecret: AS_CLIENTS.reader!.secret, expectedIssuer: AS, scope: SCOPES.join(" ") });
+    const provider = new ClientCredentialsProvider({
+      clientId: "reader",
+      clientSecret: AS_CLIENTS.reader!.secret,
+      expectedIssuer: AS,
+      scope: SCOPES.join(" "),
+    });
     const client = await connect("/oauth/mcp", { authProvider: provider, fetch: fetchWithAs });
     expect(await toolNames(client)).toEqual(["echo"]);
     expect(tokenRequests).toHaveLength(1);
@@ -479,7 +510,12 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
 
   test("an OAuth client that asks for no mapped scope gets 403 with a scope challenge, tries to upscope, and stops", async () => {
     tokenRequests.length = 0;
-    const provider = new ClientCredentialsProvider({ clientId: "power", clientSecret: AS_CLIENTS.power!.secret, expectedIssuer: AS, scope: "profile" });
+    const provider = new ClientCredentialsProvider({
+      clientId: "power",
+      clientSecret: AS_CLIENTS.power!.secret,
+      expectedIssuer: AS,
+      scope: "profile",
+    });
     // The 403 carries `error="insufficient_scope"`, so the SDK asks the AS for more scope; the AS
     // grants none here, and the client stops with the 403.
     expectHttpError(await connect("/oauth/mcp", { authProvider: provider, fetch: fetchWithAs }).catch((e) => e), 403, "upscoping");
@@ -506,7 +542,14 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
 
   test("a plain JWT consumer (http bearer JWT, no metadata) works with the SDK client", async () => {
     const sign = (claims: Record<string, unknown>, aud = "jwt-mcp") =>
-      new SignJWT(claims).setProtectedHeader({ alg: "ES256" }).setIssuer(IDP).setSubject("jwt-user").setAudience(aud).setIssuedAt().setExpirationTime("5m").sign(keys.es.privateKey);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256" })
+        .setIssuer(IDP)
+        .setSubject("jwt-user")
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(keys.es.privateKey);
     const token = await sign({ pol: "jwt-consumer" });
     const client = await connect("/jwt/mcp", { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
     expect(await toolNames(client)).toEqual(["echo", "get-sum"]);

@@ -65,7 +65,10 @@ const safeOnly = (apiId: string) => ({
 
 const now = () => Math.floor(Date.now() / 1000);
 
-async function jwt(claims: Record<string, unknown>, options: { secret?: Uint8Array; iss?: string; aud?: string; exp?: number; nbf?: number } = {}) {
+async function jwt(
+  claims: Record<string, unknown>,
+  options: { secret?: Uint8Array; iss?: string; aud?: string; exp?: number; nbf?: number } = {},
+) {
   let builder = new SignJWT({ pol: "jwt-safe", ...claims })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject("jwt-agent")
@@ -158,7 +161,10 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
       tokenApi("sec-b", "/sec-b/", up.url, "Authorization"),
       jwtApi(up.url),
     ]);
-    for (const [id, api] of [["safe-only", "sec-a"], ["jwt-safe", "sec-jwt"]] as const) {
+    for (const [id, api] of [
+      ["safe-only", "sec-a"],
+      ["jwt-safe", "sec-jwt"],
+    ] as const) {
       const created = await admin("POST", "/tyk/policies", { id, name: id, access_rights: { [api]: safeOnly(api) } });
       expect(created.status, JSON.stringify(created.json)).toBe(200);
     }
@@ -187,7 +193,11 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
     // "Bearer <key>" in the key header works too, and is not forwarded either.
     await allowed("/sec-a/mcp", call("safe", 2), { [KEY_HEADER]: `Bearer ${goodKey}` });
     // An allowed notification gets the upstream's 202.
-    const note = await allowed("/sec-a/mcp", { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } }, keyHeaders());
+    const note = await allowed(
+      "/sec-a/mcp",
+      { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } },
+      keyHeaders(),
+    );
     expect(note.status).toBe(202);
   });
 
@@ -197,7 +207,13 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
       await refused("/sec-a/mcp", { jsonrpc: "2.0", id: 1, method, params: { name: "danger" } }, keyHeaders(), 403, -32002);
     }
     // Escapes decode to the same method and name the upstream reads: still tools/call of "danger".
-    await refused("/sec-a/mcp", '{"jsonrpc":"2.0","id":1,"method":"tools\\u002fcall","params":{"name":"d\\u0061nger"}}', keyHeaders(), 403, -32002);
+    await refused(
+      "/sec-a/mcp",
+      '{"jsonrpc":"2.0","id":1,"method":"tools\\u002fcall","params":{"name":"d\\u0061nger"}}',
+      keyHeaders(),
+      403,
+      -32002,
+    );
   });
 
   test("odd-case and duplicate members are refused (400 -32600)", async () => {
@@ -238,11 +254,20 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
     ]);
     await refused("/sec-a/mcp", new Uint8Array(invalidUtf8), keyHeaders(), 400, -32700);
     // An overlong UTF-8 encoding of "/" in the method.
-    const overlong = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools'), Buffer.from([0xc0, 0xaf]), Buffer.from('call","params":{"name":"danger"}}')]);
+    const overlong = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools'),
+      Buffer.from([0xc0, 0xaf]),
+      Buffer.from('call","params":{"name":"danger"}}'),
+    ]);
     await refused("/sec-a/mcp", new Uint8Array(overlong), keyHeaders(), 400, -32700);
     await refused("/sec-a/mcp", `\ufeff${JSON.stringify(call("danger"))}`, keyHeaders(), 403, -32002);
     await refused("/sec-a/mcp", "{not json", keyHeaders(), 400, -32700);
-    for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/json-patch+json", "multipart/form-data; boundary=x"]) {
+    for (const type of [
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "application/json-patch+json",
+      "multipart/form-data; boundary=x",
+    ]) {
       await refused("/sec-a/mcp", call("danger"), { ...keyHeaders(), "content-type": type }, 415, -32000);
     }
     await refused("/sec-a/mcp", call("danger"), { ...keyHeaders(), accept: "application/json" }, 406, -32000);
@@ -258,7 +283,10 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
       const before = up.seen.length;
       const res = await post("/sec-a/mcp", danger, keyHeaders(), method);
       const delivered = up.seen.slice(before);
-      expect(delivered.every((seen) => seen.body === ""), `${method} delivered ${JSON.stringify(delivered.map((s) => s.body))} (${res.status})`).toBe(true);
+      expect(
+        delivered.every((seen) => seen.body === ""),
+        `${method} delivered ${JSON.stringify(delivered.map((s) => s.body))} (${res.status})`,
+      ).toBe(true);
     }
   });
 
@@ -281,7 +309,13 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
 
   test("a notification with a blocked method is refused (403 -32002)", async () => {
     await refused("/sec-a/mcp", { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } }, keyHeaders(), 403, -32002);
-    await refused("/sec-a/mcp", { jsonrpc: "2.0", id: 9, method: "notifications/cancelled", params: { requestId: 1 } }, keyHeaders(), 403, -32002);
+    await refused(
+      "/sec-a/mcp",
+      { jsonrpc: "2.0", id: 9, method: "notifications/cancelled", params: { requestId: 1 } },
+      keyHeaders(),
+      403,
+      -32002,
+    );
   });
 
   test("expired, revoked and inactive keys are refused (401 -32001)", async () => {
@@ -302,10 +336,22 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
 
   test("a valid key anywhere but its header is refused (401 -32001)", async () => {
     const enc = encodeURIComponent(goodKey);
-    for (const query of [`key=${enc}`, `authorization=${enc}`, `Authorization=Bearer%20${enc}`, `x-api-key=${enc}`, `access_token=${enc}`]) {
+    for (const query of [
+      `key=${enc}`,
+      `authorization=${enc}`,
+      `Authorization=Bearer%20${enc}`,
+      `x-api-key=${enc}`,
+      `access_token=${enc}`,
+    ]) {
       await refused(`/sec-a/mcp?${query}`, call("safe"), {}, 401, -32001);
     }
-    await refused("/sec-a/mcp", call("safe"), { Cookie: `${KEY_HEADER}=${goodKey}; key=${goodKey}; authorization=${goodKey}` }, 401, -32001);
+    await refused(
+      "/sec-a/mcp",
+      call("safe"),
+      { Cookie: `${KEY_HEADER}=${goodKey}; key=${goodKey}; authorization=${goodKey}` },
+      401,
+      -32001,
+    );
     // The proxy reads X-Api-Key only: the same key in Authorization is not a credential here.
     await refused("/sec-a/mcp", call("safe"), { Authorization: `Bearer ${goodKey}` }, 401, -32001);
   });

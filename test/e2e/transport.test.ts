@@ -11,7 +11,6 @@ import { RUNTIMES, startGateway, type RunningGateway } from "../helpers/gateways
 import { startUpstream, type TestUpstream } from "../helpers/upstream.ts";
 import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
-
 /** The response head exactly as it crosses the wire (fetch would hide what the server wrote). */
 async function rawPost(url: string, body: string): Promise<{ status: number; headers: [string, string][] }> {
   const { hostname, port, pathname } = new URL(url);
@@ -27,7 +26,9 @@ async function rawPost(url: string, body: string): Promise<{ status: number; hea
   }
   socket.destroy();
   const [statusLine, ...lines] = text.slice(0, text.indexOf("\r\n\r\n")).split("\r\n");
-  const headers = lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]);
+  const headers = lines.map(
+    (line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string],
+  );
   return { status: Number(statusLine!.split(" ")[1]), headers };
 }
 
@@ -178,7 +179,11 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     });
     const res = await fetch(`${gw.url}/c/mcp`, {
       method: "OPTIONS",
-      headers: { origin: APP_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type, mcp-session-id" },
+      headers: {
+        origin: APP_ORIGIN,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, mcp-session-id",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
@@ -217,7 +222,11 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
   });
 
   test("CORS: an origin that may not call gets 403 without CORS headers", async () => {
-    const res = await fetch(`${gw.url}/c/mcp`, { method: "POST", headers: { ...MCP_POST_HEADERS, origin: "https://evil.example" }, body: ping(7) });
+    const res = await fetch(`${gw.url}/c/mcp`, {
+      method: "POST",
+      headers: { ...MCP_POST_HEADERS, origin: "https://evil.example" },
+      body: ping(7),
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect(await res.json()).toMatchObject({ id: null, error: { data: { http_code: 403 } } });

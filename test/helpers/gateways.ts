@@ -44,7 +44,7 @@ let bundle: Promise<string> | undefined;
 
 /** Bundles src/worker.ts once per test file, as wrangler would. */
 export function workerBundle(): Promise<string> {
-  return (bundle ??= (async () => {
+  bundle ??= (async () => {
     // Inside the project: workerd resolves modules below its starting directory.
     const outfile = join(root, "dist", "test", `worker-${process.pid}.js`);
     await build({
@@ -60,7 +60,8 @@ export function workerBundle(): Promise<string> {
     });
     process.once("exit", () => rmSync(outfile, { force: true }));
     return outfile;
-  })());
+  })();
+  return bundle;
 }
 
 export async function startGateway(

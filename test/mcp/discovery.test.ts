@@ -1,11 +1,6 @@
 import { createParser } from "eventsource-parser";
 import { describe, expect, test } from "vitest";
-import {
-  filterInitializeResult,
-  filterListResult,
-  filterResponseBody,
-  needsFiltering,
-} from "../../src/mcp/discovery.ts";
+import { filterInitializeResult, filterListResult, filterResponseBody, needsFiltering } from "../../src/mcp/discovery.ts";
 import type { PrimitiveType } from "../../src/mcp/jsonrpc.ts";
 import type { Visibility } from "../../src/policy/types.ts";
 
@@ -13,12 +8,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** A fake Visibility: each list given is an allowlist; a list left out allows everything. */
-export function visibilityFromLists(lists: {
-  methods?: string[];
-  tool?: string[];
-  resource?: string[];
-  prompt?: string[];
-}): Visibility {
+function visibilityFromLists(lists: { methods?: string[]; tool?: string[]; resource?: string[]; prompt?: string[] }): Visibility {
   return {
     canCall: (method) => lists.methods === undefined || lists.methods.includes(method),
     canSee: (type: PrimitiveType, name) => lists[type] === undefined || lists[type]!.includes(name),
@@ -145,7 +135,17 @@ describe("filterListResult", () => {
   test("items with a missing or odd key are dropped (fail closed)", () => {
     const all = visibilityFromLists({});
     const result = {
-      tools: [{ name: "echo" }, { title: "no name" }, { Name: "echo" }, { name: 3 }, { name: null }, null, "echo", ["echo"], { name: "add" }],
+      tools: [
+        { name: "echo" },
+        { title: "no name" },
+        { Name: "echo" },
+        { name: 3 },
+        { name: null },
+        null,
+        "echo",
+        ["echo"],
+        { name: "add" },
+      ],
     };
     expect(filterListResult("tools/list", result, all)).toEqual({ tools: [{ name: "echo" }, { name: "add" }] });
     // A resource is keyed by its uri, not its name.
@@ -220,7 +220,11 @@ describe("filterResponseBody: JSON", () => {
     const body = toolsResponse(7);
     const response = jsonResponse(body, {
       status: 200,
-      headers: { "content-length": String(enc.encode(body).byteLength), "mcp-session-id": "s1", "content-type": "application/json; charset=utf-8" },
+      headers: {
+        "content-length": String(enc.encode(body).byteLength),
+        "mcp-session-id": "s1",
+        "content-type": "application/json; charset=utf-8",
+      },
     });
     const out = filterResponseBody(response, 7, "tools/list", vis);
     expect(out.status).toBe(200);
@@ -231,7 +235,11 @@ describe("filterResponseBody: JSON", () => {
   });
 
   test("initialize over JSON", async () => {
-    const body = JSON.stringify({ jsonrpc: "2.0", id: "i", result: { protocolVersion: "2025-11-25", capabilities: { tools: {}, logging: {} } } });
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: "i",
+      result: { protocolVersion: "2025-11-25", capabilities: { tools: {}, logging: {} } },
+    });
     const out = filterResponseBody(jsonResponse(body), "i", "initialize", visibilityFromLists({ methods: ["tools/call"] }));
     expect(JSON.parse(await out.text()).result.capabilities).toEqual({ tools: {} });
   });
@@ -288,7 +296,10 @@ describe("filterResponseBody: SSE", () => {
   });
 
   test("a pretty-printed (multi-line) matching response comes out compact", async () => {
-    const pretty = JSON.stringify(JSON.parse(toolsResponse(1)), null, 2).split("\n").map((l) => `data: ${l}\n`).join("");
+    const pretty = JSON.stringify(JSON.parse(toolsResponse(1)), null, 2)
+      .split("\n")
+      .map((l) => `data: ${l}\n`)
+      .join("");
     const { response } = sseResponse([`${pretty}\n`]);
     expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(`data: ${filteredToolsResponse(1)}\n\n`);
   });
@@ -298,7 +309,7 @@ describe("filterResponseBody: SSE", () => {
     const parts = [progress(1), progress(2), request, progress(3), `id: 4\nevent: message\ndata: ${toolsResponse(1)}\n\n`];
     const { response } = sseResponse(parts);
     const text = await filterResponseBody(response, 1, "tools/list", vis).text();
-    expect(text).toBe(parts.slice(0, 4).join("") + `id: 4\nevent: message\ndata: ${filteredToolsResponse(1)}\n\n`);
+    expect(text).toBe(`${parts.slice(0, 4).join("")}id: 4\nevent: message\ndata: ${filteredToolsResponse(1)}\n\n`);
   });
 
   test("a response for another id, an error for this one and non-JSON data pass untouched", async () => {
@@ -338,12 +349,12 @@ describe("filterResponseBody: SSE", () => {
     expect(text).toBe(`: stream open\n\n: ping\n\ndata: ${filteredToolsResponse(1)}\n\n`);
   });
 
-  const stream =
+  const stream = `${progress(1)}event: note\ndata: first\ndata: second\n\nid: 5\nevent: message\ndata: ${toolsResponse(1)}\n\n${progress(2)}`;
+  const expected =
     progress(1) +
     "event: note\ndata: first\ndata: second\n\n" +
-    `id: 5\nevent: message\ndata: ${toolsResponse(1)}\n\n` +
+    `id: 5\nevent: message\ndata: ${filteredToolsResponse(1)}\n\n` +
     progress(2);
-  const expected = progress(1) + "event: note\ndata: first\ndata: second\n\n" + `id: 5\nevent: message\ndata: ${filteredToolsResponse(1)}\n\n` + progress(2);
 
   test.each([1, 2, 3, 7, 64])("events split across chunks of %i bytes (mid-line, mid-character)", async (size) => {
     const bytes = enc.encode(stream);
@@ -404,7 +415,7 @@ describe("filterResponseBody: SSE", () => {
   });
 
   test("an upstream failure errors the stream after the events already sent", async () => {
-    const source = upstream([progress(1), "data: {\"partial"], true);
+    const source = upstream([progress(1), 'data: {"partial'], true);
     const response = new Response(source.stream, { headers: { "content-type": "text/event-stream" } });
     const reader = filterResponseBody(response, 1, "tools/list", vis).body!.getReader();
     expect(dec.decode((await reader.read()).value)).toBe(progress(1));
@@ -412,7 +423,7 @@ describe("filterResponseBody: SSE", () => {
   });
 
   test("an event left unfinished at the end of the stream is dropped, as a client would", async () => {
-    const { response } = sseResponse([progress(1), "data: {\"jsonrpc\""]);
+    const { response } = sseResponse([progress(1), 'data: {"jsonrpc"']);
     expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(progress(1));
   });
 });

@@ -5,8 +5,7 @@ import { parseMessage } from "../../src/mcp/jsonrpc.ts";
 
 const req = (method: string, params?: unknown, id: string | number = 1) =>
   JSON.stringify({ jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) });
-const note = (method: string, params?: unknown) =>
-  JSON.stringify({ jsonrpc: "2.0", method, ...(params === undefined ? {} : { params }) });
+const note = (method: string, params?: unknown) => JSON.stringify({ jsonrpc: "2.0", method, ...(params === undefined ? {} : { params }) });
 
 function rejection(text: string): GatewayError {
   try {
@@ -153,7 +152,10 @@ describe("messages a policy check and an upstream could read differently", () =>
     ["a second params", '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"},"params":{"name":"b"}}'],
     ["a second params.name", '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}'],
     ["an escaped duplicate", '{"jsonrpc":"2.0","id":1,"method":"ping","\\u006dethod":"tools/call"}'],
-    ["a duplicate deep in arguments", '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":{"k":1,"k":2}}}}'],
+    [
+      "a duplicate deep in arguments",
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":{"k":1,"k":2}}}}',
+    ],
     ["Method beside method", '{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call"}'],
     ["Method alone", '{"jsonrpc":"2.0","id":1,"Method":"tools/call"}'],
     ["METHOD alone", '{"jsonrpc":"2.0","id":1,"METHOD":"ping"}'],
@@ -192,7 +194,7 @@ describe("messages a policy check and an upstream could read differently", () =>
       jsonrpc: "2.0",
       id: 1,
       method: "tools/call",
-      params: { name: 'a"}{,', arguments: { s: '{"method":"x","method":"y"}', t: "\\\"" } },
+      params: { name: 'a"}{,', arguments: { s: '{"method":"x","method":"y"}', t: '\\"' } },
     });
     expect(parseMessage(text).primitiveName).toBe('a"}{,');
   });
@@ -200,7 +202,7 @@ describe("messages a policy check and an upstream could read differently", () =>
 
 describe("the cheap ambiguity check agrees with the full scan", () => {
   const samples = [
-    req("tools/call", { name: "a", arguments: { x: [1, { y: 2 }], z: "{\"k\":1,\"k\":2}" } }),
+    req("tools/call", { name: "a", arguments: { x: [1, { y: 2 }], z: '{"k":1,"k":2}' } }),
     '{"jsonrpc":"2.0","id":1,"method":"ping","method":"x"}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"k":1,"k":2}}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","Name":"b"}}',

@@ -36,7 +36,16 @@ describe("reading a body within the size limit", () => {
     let pulls = 0;
     let cancelled = false;
     const chunks = Array.from({ length: 100 }, () => new Uint8Array(4));
-    const error = await readBody(streamed(streamOf(chunks, () => pulls++, () => (cancelled = true))), 10).catch((e) => e);
+    const error = await readBody(
+      streamed(
+        streamOf(
+          chunks,
+          () => pulls++,
+          () => (cancelled = true),
+        ),
+      ),
+      10,
+    ).catch((e) => e);
     expect(error.status).toBe(413);
     expect(error.code).toBe(-32600);
     // Every chunk was taken from the client (none is left unread for the server to reset on).
@@ -47,7 +56,13 @@ describe("reading a body within the size limit", () => {
   test("a refused body with a declared length is read and dropped too", async () => {
     let pulls = 0;
     const chunks = Array.from({ length: 10 }, () => new Uint8Array(4));
-    const error = await readBody(streamed(streamOf(chunks, () => pulls++), { "content-length": "40" }), 10).catch((e) => e);
+    const error = await readBody(
+      streamed(
+        streamOf(chunks, () => pulls++),
+        { "content-length": "40" },
+      ),
+      10,
+    ).catch((e) => e);
     expect(error.status).toBe(413);
     expect(pulls).toBe(11);
   });
@@ -57,7 +72,16 @@ describe("reading a body within the size limit", () => {
     let cancelled = false;
     const chunk = new Uint8Array(1024 * 1024);
     const chunks = Array.from({ length: 64 }, () => chunk);
-    const error = await readBody(streamed(streamOf(chunks, () => pulls++, () => (cancelled = true))), 10).catch((e) => e);
+    const error = await readBody(
+      streamed(
+        streamOf(
+          chunks,
+          () => pulls++,
+          () => (cancelled = true),
+        ),
+      ),
+      10,
+    ).catch((e) => e);
     expect(error.status).toBe(413);
     expect(cancelled).toBe(true);
     expect(pulls).toBeLessThanOrEqual(DISCARD_MAX_BYTES / chunk.byteLength + 2);
@@ -74,7 +98,9 @@ describe("reading a body within the size limit", () => {
           sent = true;
           // Then nothing more, ever.
         },
-        cancel: () => void (cancelled = true),
+        cancel: () => {
+          cancelled = true;
+        },
       });
       let settled: unknown;
       const refused = readBody(streamed(body), 10).catch((e) => (settled = e));

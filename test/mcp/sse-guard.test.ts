@@ -35,18 +35,21 @@ const errorEvent = '{"jsonrpc":"2.0","id":1,"error":{"code":-32004}}';
 
 describe("SSE passthrough guard", () => {
   test("a healthy stream passes byte for byte", async () => {
-    const parts = ["event: message\ndata: {\"a\":1}\n\n", "data: {\"b\":2}\n\n"];
+    const parts = ['event: message\ndata: {"a":1}\n\n', 'data: {"b":2}\n\n'];
     expect(await readAll(guardSseStream(upstream(parts).stream, errorEvent))).toBe(parts.join(""));
   });
 
   test("chunks are handed on one by one, not read ahead", async () => {
     let pulls = 0;
-    const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
-      pull(controller) {
-        pulls++;
-        controller.enqueue(enc.encode(`data: ${pulls}\n\n`));
+    const source = new ReadableStream<Uint8Array<ArrayBuffer>>(
+      {
+        pull(controller) {
+          pulls++;
+          controller.enqueue(enc.encode(`data: ${pulls}\n\n`));
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     const reader = guardSseStream(source, errorEvent).getReader();
     await reader.read();
     await new Promise((r) => setTimeout(r, 20));
@@ -55,7 +58,7 @@ describe("SSE passthrough guard", () => {
   });
 
   test("an upstream dying between events ends the stream with a JSON-RPC error event", async () => {
-    const text = await readAll(guardSseStream(upstream(["data: {\"a\":1}\n\n"], true).stream, errorEvent));
+    const text = await readAll(guardSseStream(upstream(['data: {"a":1}\n\n'], true).stream, errorEvent));
     expect(text).toBe(`data: {"a":1}\n\nevent: message\ndata: ${errorEvent}\n\n`);
   });
 

@@ -23,7 +23,9 @@ const grant = (access: Omit<ApiAccess, "api_id">) => consumerVisibility([compile
 const toolsOnly = (tools: { allowed?: string[]; blocked?: string[] }) => grant({ mcp_access_rights: { tools } });
 
 /** A definition's per-primitive middleware, as the route table hands it to the evaluator. */
-function primitives(spec: Partial<Record<PrimitiveType, Record<string, Operation>>>): Record<PrimitiveType, ReadonlyMap<string, Operation>> {
+function primitives(
+  spec: Partial<Record<PrimitiveType, Record<string, Operation>>>,
+): Record<PrimitiveType, ReadonlyMap<string, Operation>> {
   return {
     tool: new Map(Object.entries(spec.tool ?? {})),
     resource: new Map(Object.entries(spec.resource ?? {})),
@@ -49,7 +51,7 @@ describe("patterns match the whole name", () => {
     expect(v.canSee("tool", "xget_forecast")).toBe(false);
   });
 
-  test("an alternation is anchored as a whole: \"a|b\" does not match \"ab\" or \"xa\"", () => {
+  test('an alternation is anchored as a whole: "a|b" does not match "ab" or "xa"', () => {
     const v = toolsOnly({ allowed: ["a|b"] });
     expect(v.canSee("tool", "a")).toBe(true);
     expect(v.canSee("tool", "b")).toBe(true);

@@ -44,7 +44,10 @@ const examplePolicy = () => ({
 });
 
 /** A policy with one access-rights entry. */
-const policyFor = (apiId: string, entry: Record<string, unknown>) => ({ name: "p", access_rights: { [apiId]: { api_id: apiId, ...entry } } });
+const policyFor = (apiId: string, entry: Record<string, unknown>) => ({
+  name: "p",
+  access_rights: { [apiId]: { api_id: apiId, ...entry } },
+});
 
 const MCP_FIELDS: Record<string, unknown> = {
   mcp_primitives: [{ type: "tool", name: "get_forecast", limit: { rate: 1, per: 1 } }],
@@ -71,7 +74,10 @@ describe("the reference's example policy", () => {
     expect(result.value.name).toBe("Weather Agent — Standard Tier");
     expect(result.value.access_rights?.[MCP]).toMatchObject({
       mcp_access_rights: { tools: { allowed: ["get_forecast", "search_weather"] } },
-      mcp_primitives: [{ type: "tool", name: "get_forecast" }, { type: "resource", name: "weather://current" }],
+      mcp_primitives: [
+        { type: "tool", name: "get_forecast" },
+        { type: "resource", name: "weather://current" },
+      ],
     });
   });
 

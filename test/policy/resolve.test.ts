@@ -28,7 +28,9 @@ function compiled(...policies: TestPolicy[]): Map<string, CompiledPolicy> {
   );
 }
 
-const tools = (apiId: string, allowed: string[]): AccessRights => ({ [apiId]: { api_id: apiId, mcp_access_rights: { tools: { allowed } } } });
+const tools = (apiId: string, allowed: string[]): AccessRights => ({
+  [apiId]: { api_id: apiId, mcp_access_rights: { tools: { allowed } } },
+});
 
 const forecast: TestPolicy = { id: "forecast", state: "active", access_rights: tools(API, ["get_forecast"]) };
 const search: TestPolicy = { id: "search", state: "active", access_rights: tools(API, ["search_weather"]) };

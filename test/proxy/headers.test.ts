@@ -92,8 +92,8 @@ describe("headers towards the upstream", () => {
     const record = upstreamRequestHeaders(readHeaders(repeated), { clientAddress: undefined, host: null, proto: "http" });
     // An own header, not the record's prototype.
     expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
-    expect(Object.hasOwn(record, "__proto__") && record["__proto__"]).toBe("p");
-    expect(Object.hasOwn(record, "constructor") && record["constructor"]).toBe("c");
+    expect(Object.getOwnPropertyDescriptor(record, "__proto__")?.value).toBe("p");
+    expect(Object.getOwnPropertyDescriptor(record, "constructor")?.value).toBe("c");
     // (Bun's, Deno's and workerd's fetch send it; Node's Headers, where this test runs, drops it.)
     const sent = new Headers(record);
     expect(sent.get("constructor")).toBe("c");
@@ -101,13 +101,21 @@ describe("headers towards the upstream", () => {
   });
 
   test("the client's headers are read once into a record where every name is a header or absent", () => {
-    const client = readHeaders(new Headers([["x-multi", "a"], ["x-multi", "b"], ["__proto__", "p"], ["Content-Type", "application/json"]]));
+    const client = readHeaders(
+      new Headers([
+        ["x-multi", "a"],
+        ["x-multi", "b"],
+        ["__proto__", "p"],
+        ["Content-Type", "application/json"],
+      ]),
+    );
     expect(client["x-multi"]).toBe("a, b");
-    expect(client["__proto__"]).toBe("p");
-    expect(client["content-type"]).toBe("application/json");
+    const header = (name: string) => client[name];
+    expect(header("__proto__")).toBe("p");
+    expect(header("content-type")).toBe("application/json");
     // Names an ordinary object would inherit are absent, not Object.prototype's members.
-    expect(client["constructor"]).toBeUndefined();
-    expect(client["toString"]).toBeUndefined();
+    expect(header("constructor")).toBeUndefined();
+    expect(header("toString")).toBeUndefined();
     expect(Object.keys(client).sort()).toEqual(["__proto__", "content-type", "x-multi"]);
   });
 
@@ -156,7 +164,12 @@ describe("headers back to the client", () => {
 });
 
 describe("the response for the client", () => {
-  const hopHeaders = () => ({ "content-type": "application/json", connection: "keep-alive", "keep-alive": "timeout=5", "mcp-session-id": "s" });
+  const hopHeaders = () => ({
+    "content-type": "application/json",
+    connection: "keep-alive",
+    "keep-alive": "timeout=5",
+    "mcp-session-id": "s",
+  });
 
   test("a response with nothing to drop is handed on as it is", () => {
     const response = new Response("{}", { headers: { "content-type": "application/json" } });

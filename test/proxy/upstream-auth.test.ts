@@ -10,7 +10,13 @@ import { ErrorCode, GatewayError } from "../../src/errors.ts";
 import { applyUpstreamAuth, resolveSecrets, type SecretSource } from "../../src/proxy/upstream-auth.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 
-const SECRETS: Record<string, string> = { USER: "svc-user", PASS: "s3cr3t", API_KEY: "key-123", CLIENT_SECRET: "cs-456", CLIENT_ID: "client-from-env" };
+const SECRETS: Record<string, string> = {
+  USER: "svc-user",
+  PASS: "s3cr3t",
+  API_KEY: "key-123",
+  CLIENT_SECRET: "cs-456",
+  CLIENT_ID: "client-from-env",
+};
 const secrets: SecretSource = (name) => SECRETS[name];
 const noSecrets: SecretSource = () => undefined;
 
@@ -114,7 +120,9 @@ describe("resolveSecrets", () => {
 
 describe("basic auth", () => {
   const basic = (extra: Record<string, unknown> = {}) =>
-    definition({ upstreamAuth: { enabled: true, basicAuth: { enabled: true, username: "$secret_env.USER", password: "$secret_env.PASS", ...extra } } });
+    definition({
+      upstreamAuth: { enabled: true, basicAuth: { enabled: true, username: "$secret_env.USER", password: "$secret_env.PASS", ...extra } },
+    });
 
   test("sets Authorization: Basic base64(user:password), secrets resolved", async () => {
     const headers = new Headers({ authorization: "Bearer client-token" });
@@ -211,7 +219,8 @@ describe("OAuth client credentials", () => {
     vi.useRealTimers();
   });
 
-  const ok = (token: string, expiresIn?: number) => Response.json({ access_token: token, token_type: "Bearer", ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) });
+  const ok = (token: string, expiresIn?: number) =>
+    Response.json({ access_token: token, token_type: "Bearer", ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) });
 
   test("a token is fetched from tokenUrl with the client's credentials and sent as Bearer", async () => {
     const tokenUrl = freshTokenUrl();

@@ -19,7 +19,8 @@ export class FileStore implements KeyValueStore {
   }
 
   #ensure(): Promise<unknown> {
-    return (this.#ready ??= mkdir(this.#dir, { recursive: true }));
+    this.#ready ??= mkdir(this.#dir, { recursive: true });
+    return this.#ready;
   }
 
   async get(key: string): Promise<string | null> {
