@@ -1,17 +1,15 @@
 /**
- * Bun entry: `bun src/bun.ts`.
- *
- * Environment: `HOST` (default 127.0.0.1), `PORT` (default 8787), `GATEWAY_STORE_DIR` (a folder for
- * the file store; without it, definitions are kept in memory), `GATEWAY_SEED_DIR` (definition
- * files written into the store at start), `UPSTREAM_TIMEOUT_SECONDS`, and the admin settings
- * `GATEWAY_SECRET`, `DASHBOARD_API_KEYS`, `ADMIN_API`, `ADMIN_HOST`. The admin API's writes are
- * serialised within this process: run one process per store.
+ * Bun entry: `bun src/bun.ts`. Options come from the environment (`options.ts`): `HOST`, `PORT`,
+ * `GATEWAY_STORE_DIR` (a folder for the file store; without it, definitions are kept in memory),
+ * `GATEWAY_SEED_DIR`, and the rest. The admin API's writes are serialised within this process: run
+ * one process per store. On SIGINT or SIGTERM, work handed off the response path is drained first.
  */
 import { FileStore } from "./adapters/node/file-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
-import { adminFor, adminSettings } from "./admin/admin.ts";
-import { parsePublicOrigins } from "./auth/resource.ts";
+import { adminFor } from "./admin/admin.ts";
+import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
 interface BunServer {
@@ -28,32 +26,43 @@ declare const Bun: {
   }): BunServer;
 };
 
-const env = Bun.env;
-const store = env.GATEWAY_STORE_DIR ? new FileStore(env.GATEWAY_STORE_DIR) : new MemoryStore();
-if (env.GATEWAY_SEED_DIR) {
-  const count = await seedFromDir(store, env.GATEWAY_SEED_DIR);
-  console.log(`seeded ${count} definition(s) from ${env.GATEWAY_SEED_DIR}`);
+let options: RuntimeOptions;
+try {
+  options = readOptions((name) => Bun.env[name]);
+} catch (error) {
+  if (!(error instanceof OptionsError)) throw error;
+  console.error(`MCP gateway (bun) cannot start: ${error.message}`);
+  process.exit(1);
+}
+const store = options.storeDir ? new FileStore(options.storeDir) : new MemoryStore();
+if (options.seedDir) {
+  const count = await seedFromDir(store, options.seedDir);
+  console.log(`seeded ${count} definition(s) from ${options.seedDir}`);
 }
 
-const settings = adminSettings((name) => env[name]);
+const background = new BackgroundTasks();
 const app = createGateway({
   store,
+  ...gatewayOptions(options),
   // Bun.serve holds a response's head back until the first body chunk (oven-sh/bun#33660): open
   // every SSE answer with a comment so an idle stream still shows the client its status at once.
   openSseWithComment: true,
-  secrets: (name) => env[name],
-  ...(env.GATEWAY_CONFIG_MAX_AGE_MS ? { configMaxAgeMs: Number(env.GATEWAY_CONFIG_MAX_AGE_MS) } : {}),
-  publicOrigins: parsePublicOrigins(env.GATEWAY_PUBLIC_ORIGINS),
-  admin: { settings, handler: adminFor(store, settings) },
+  secrets: (name) => Bun.env[name],
+  waitUntil: (_c, task) => background.add(task),
+  admin: { settings: options.admin, handler: adminFor(store, options.admin) },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,
-  ...(env.UPSTREAM_TIMEOUT_SECONDS ? { defaultTimeoutSeconds: Number(env.UPSTREAM_TIMEOUT_SECONDS) } : {}),
 });
 
 const server = Bun.serve({
-  hostname: env.HOST ?? "127.0.0.1",
-  port: Number(env.PORT ?? 8787),
+  hostname: options.host,
+  port: options.port,
   // SSE streams may stay quiet for long: never close a connection for being idle.
   idleTimeout: 0,
   fetch: (request, server) => app.fetch(request, { server }),
 });
-console.log(`MCP gateway (bun) listening on http://${env.HOST ?? "127.0.0.1"}:${server.port}`);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    void background.drain().finally(() => process.exit(0));
+  });
+}
+console.log(`MCP gateway (bun) listening on http://${options.host}:${server.port}`);

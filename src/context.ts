@@ -1,55 +1,65 @@
 /**
  * The typed request context shared by the steps of the request path: one {@link RequestState}
- * per request, made by `route` and stored once as `c.get("state")`; each step sets what it owns
- * on it and later steps read it. (One object rather than a Hono variable per field: every
+ * per request, made before the first step and stored once as `c.get("state")`; each step sets what
+ * it owns on it and later steps read it. (One object rather than a Hono variable per field: every
  * `c.set` is a Map write, and the request path is measured in microseconds. Read it with
  * `c.get("state")`, not `c.var.state`: Hono builds a fresh object for every `c.var` access.)
  */
 import type { Context } from "hono";
+import type { AuthConfig } from "./auth/config.ts";
+import type { HeaderRecord } from "./http/headers.ts";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
-import type { HeaderRecord } from "./proxy/headers.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
 
 /** What the steps of the request path learn about one request: one object, set once per request. */
 export class RequestState {
-  /** Set by `readMessage` on an MCP POST: the classified JSON-RPC message. */
-  mcp: McpMessage | undefined = undefined;
-  /** Set by `readMessage` on an MCP POST: the exact bytes to forward. */
-  body: Uint8Array<ArrayBuffer> | undefined = undefined;
-  /** Set by `authenticate`: who is calling, `undefined` on an open API. */
-  session: Session | undefined = undefined;
-  /** Set by `authenticate`: what the caller may call and see (an open API: the definition's own rules). */
-  visibility: Visibility;
-  /** Set by `authenticate` with PRM: the origin this gateway is known by for this API (OAuth audience). */
-  publicOrigin = "";
-  /** Set by `authenticate`: header names (lower case) that carry credentials, never forwarded. */
-  credentialHeaders: ReadonlySet<string> = NO_HEADERS;
+  /** The request's method, read once (on workerd each read builds a new string). */
+  readonly method: string;
+  /** The client's headers, read once (`readHeaders`); the steps look them up here. */
+  readonly headers: HeaderRecord;
+
+  /**
+   * Set by `route`: the API serving this request and the path to forward. Steps before `route`
+   * must not read it.
+   */
+  match!: RouteMatch;
   /**
    * Set once the Origin check has passed, where the API enables CORS: the request's `Origin`, which
    * every answer (errors included) is labelled for. `undefined`: no CORS labels.
    */
   corsOrigin: string | undefined = undefined;
+  /** Set by `authenticate`: the API's authentication, `undefined` on an open API. */
+  auth: AuthConfig | undefined = undefined;
+  /** Set by `authenticate`: who is calling, `undefined` on an open API. */
+  session: Session | undefined = undefined;
+  /** Set by `authenticate`: what the caller's own rights let it call and see, `undefined` on an open API. */
+  access: Visibility | undefined = undefined;
+  /** Set by `authenticate` with PRM: the origin this gateway is known by for this API (OAuth audience). */
+  publicOrigin = "";
+  /** Set by `authenticate`: header names (lower case) that carry credentials, never forwarded. */
+  credentialHeaders: ReadonlySet<string> = NO_HEADERS;
+  /** Set by `read` on an MCP POST: the classified JSON-RPC message. */
+  mcp: McpMessage | undefined = undefined;
+  /** Set by `read` on an MCP POST: the exact bytes to forward. */
+  body: Uint8Array<ArrayBuffer> | undefined = undefined;
+  /** Set by `authorize`: what this caller may call and see (the API's rules and the caller's rights). */
+  visibility: Visibility | undefined = undefined;
+  /** The answer, set by the step that makes it (`forward`, or one that answers early). */
+  response: Response | undefined = undefined;
+  /** The index of the step running, or of the last that ran (the request path's runner keeps it). */
+  step = 0;
 
-  /** Set by `route`: the API serving this request and the path to forward. */
-  readonly match: RouteMatch;
-  /** Set by `route`: the request's method, read once (on workerd each read builds a new string). */
-  readonly method: string;
-  /** Set by `route`: the client's headers, read once (`readHeaders`); the steps look them up here. */
-  readonly headers: HeaderRecord;
-
-  constructor(match: RouteMatch, method: string, headers: HeaderRecord) {
-    this.match = match;
+  constructor(method: string, headers: HeaderRecord) {
     this.method = method;
     this.headers = headers;
-    this.visibility = match.route.rules;
   }
 }
 
 const NO_HEADERS: ReadonlySet<string> = new Set();
 
 export interface GatewayVariables {
-  /** Set by `route`, filled in by the later steps (`c.get("state")`). */
+  /** Made before the first step, filled in by the steps (`c.get("state")`). */
   state: RequestState;
 }
 
@@ -90,3 +100,10 @@ export type ClientAddress = (c: GatewayContext, headers: HeaderRecord) => string
 
 /** Returns the client certificate the runtime verified (the entry supplies this where it can). */
 export type ClientCertificateSource = (c: GatewayContext) => ClientCertificate | undefined;
+
+/**
+ * Hands work off the response path (the entry supplies this): `waitUntil` on Workers; tracked
+ * promises on Bun and Deno, drained on shutdown (`background.ts`). The task must not reject: it is
+ * the caller's to catch what it cares about.
+ */
+export type WaitUntil = (c: GatewayContext, task: Promise<unknown>) => void;

@@ -1,18 +1,17 @@
 /**
  * Deno entry: `deno run --allow-net --allow-env --allow-read --allow-write src/deno.ts`
- * (deno.json enables Deno KV and reads npm packages from node_modules).
- *
- * Environment: `HOST` (default 127.0.0.1), `PORT` (default 8787), `GATEWAY_KV_PATH` (the Deno KV
- * database file; without it, Deno's default location), `GATEWAY_SEED_DIR` (definition files written
- * into the store at start), `UPSTREAM_TIMEOUT_SECONDS`, and the admin settings `GATEWAY_SECRET`,
- * `DASHBOARD_API_KEYS`, `ADMIN_API`, `ADMIN_HOST`. The admin API's writes are serialised within
- * this process: run one process per Deno KV database for the admin API.
+ * (deno.json enables Deno KV and reads npm packages from node_modules). Options come from the
+ * environment (`options.ts`): `HOST`, `PORT`, `GATEWAY_KV_PATH` (the Deno KV database file;
+ * without it, Deno's default location), `GATEWAY_SEED_DIR`, and the rest. The admin API's writes
+ * are serialised within this process: run one process per Deno KV database for the admin API. On
+ * SIGINT or SIGTERM, work handed off the response path is drained first.
  */
-import { DenoKvStore, type DenoKvLike } from "./adapters/deno/kv-store.ts";
+import { type DenoKvLike, DenoKvStore } from "./adapters/deno/kv-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
-import { adminFor, adminSettings } from "./admin/admin.ts";
-import { parsePublicOrigins } from "./auth/resource.ts";
+import { adminFor } from "./admin/admin.ts";
+import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 
 interface ServeInfo {
   remoteAddr: { hostname: string };
@@ -20,6 +19,8 @@ interface ServeInfo {
 declare const Deno: {
   env: { get(name: string): string | undefined };
   openKv(path?: string): Promise<DenoKvLike>;
+  exit(code: number): never;
+  addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   serve(
     options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
     handler: (request: Request, info: ServeInfo) => Response | Promise<Response>,
@@ -27,32 +28,41 @@ declare const Deno: {
 };
 
 const get = (name: string) => Deno.env.get(name);
-const kvPath = get("GATEWAY_KV_PATH");
-const store = new DenoKvStore(await (kvPath ? Deno.openKv(kvPath) : Deno.openKv()));
-const seedDir = get("GATEWAY_SEED_DIR");
-if (seedDir) {
-  const count = await seedFromDir(store, seedDir);
-  console.log(`seeded ${count} definition(s) from ${seedDir}`);
+let options: RuntimeOptions;
+try {
+  options = readOptions(get);
+} catch (error) {
+  if (!(error instanceof OptionsError)) throw error;
+  console.error(`MCP gateway (deno) cannot start: ${error.message}`);
+  Deno.exit(1);
+}
+const store = new DenoKvStore(await (options.kvPath ? Deno.openKv(options.kvPath) : Deno.openKv()));
+if (options.seedDir) {
+  const count = await seedFromDir(store, options.seedDir);
+  console.log(`seeded ${count} definition(s) from ${options.seedDir}`);
 }
 
-const timeout = get("UPSTREAM_TIMEOUT_SECONDS");
-const settings = adminSettings(get);
+const background = new BackgroundTasks();
 const app = createGateway({
   store,
+  ...gatewayOptions(options),
   secrets: get,
-  ...(get("GATEWAY_CONFIG_MAX_AGE_MS") ? { configMaxAgeMs: Number(get("GATEWAY_CONFIG_MAX_AGE_MS")) } : {}),
-  publicOrigins: parsePublicOrigins(get("GATEWAY_PUBLIC_ORIGINS")),
-  admin: { settings, handler: adminFor(store, settings) },
+  waitUntil: (_c, task) => background.add(task),
+  admin: { settings: options.admin, handler: adminFor(store, options.admin) },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,
-  ...(timeout ? { defaultTimeoutSeconds: Number(timeout) } : {}),
 });
 
-const hostname = get("HOST") ?? "127.0.0.1";
+const hostname = options.host;
 Deno.serve(
   {
     hostname,
-    port: Number(get("PORT") ?? 8787),
+    port: options.port,
     onListen: ({ port }) => console.log(`MCP gateway (deno) listening on http://${hostname}:${port}`),
   },
   (request, info) => app.fetch(request, { info }),
 );
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    void background.drain().finally(() => Deno.exit(0));
+  });
+}

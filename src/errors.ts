@@ -1,9 +1,11 @@
 /**
  * The gateway's one error boundary.
  *
- * Every error the gateway itself produces is a {@link GatewayError}: a JSON-RPC error code, an
- * HTTP status and a client-facing message that leaks nothing internal. {@link errorResponse} is
- * the only function that writes the wire shape:
+ * Every error the gateway itself produces is a {@link GatewayError} with a reason from the closed
+ * list {@link REASONS} (jose's stable error codes are the model): the reason fixes the JSON-RPC error
+ * code and the HTTP status, so a `switch` on `error.reason` sees every case, and the access log can
+ * carry the reason beside `mcp_error_code`. The message is client-facing and leaks nothing
+ * internal. {@link errorResponse} is the only function that writes the wire shape:
  *
  * ```json
  * {"jsonrpc":"2.0","id":<request id or null>,"error":{"code":-32004,"message":"…","data":{"http_code":502}}}
@@ -29,6 +31,61 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+interface ReasonSpec {
+  readonly code: ErrorCodeValue;
+  readonly status: number;
+  /** The message when the caller gives none. */
+  readonly message: string;
+}
+
+const reason = (code: ErrorCodeValue, status: number, message: string): ReasonSpec => ({ code, status, message });
+
+/**
+ * Every refusal the gateway makes, with its JSON-RPC code and HTTP status. Closed: a new refusal
+ * gets a new reason here, never an ad-hoc code or status at the throw.
+ */
+export const REASONS = {
+  // The message itself (read step).
+  parse_error: reason(ErrorCode.ParseError, 400, "Parse error: the body is not valid JSON"),
+  invalid_request: reason(ErrorCode.InvalidRequest, 400, "Invalid Request"),
+  body_too_large: reason(ErrorCode.InvalidRequest, 413, "Request body exceeds the size limit"),
+  unsupported_media_type: reason(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json"),
+  not_acceptable: reason(ErrorCode.Rejected, 406, "Not Acceptable: an MCP POST must accept both application/json and text/event-stream"),
+  // Routing (route, origin, method steps).
+  no_route: reason(ErrorCode.Rejected, 404, "No API is listening on this path"),
+  api_inactive: reason(ErrorCode.Rejected, 404, "The API on this path is not active"),
+  version_not_found: reason(ErrorCode.Rejected, 403, "This API version does not seem to exist"),
+  version_unavailable: reason(ErrorCode.Rejected, 403, "This API version is not available"),
+  origin_forbidden: reason(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server"),
+  method_not_allowed: reason(ErrorCode.Rejected, 405, "This MCP proxy does not serve this HTTP method here"),
+  // Authentication.
+  credential_missing: reason(ErrorCode.AuthRequired, 401, "Authentication required: no credential was presented"),
+  credential_invalid: reason(ErrorCode.AuthRequired, 401, "Authentication failed"),
+  client_certificate_required: reason(ErrorCode.AuthRequired, 401, "A valid client certificate is required"),
+  auth_misconfigured: reason(ErrorCode.Rejected, 500, "This API's authentication is misconfigured"),
+  signing_keys_unavailable: reason(ErrorCode.Rejected, 503, "The token's signing keys cannot be fetched right now"),
+  // Authorization.
+  api_access_denied: reason(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed"),
+  method_denied: reason(ErrorCode.AccessDenied, 403, "Access denied: this method is not allowed"),
+  primitive_denied: reason(ErrorCode.AccessDenied, 403, "Access denied: this tool, resource or prompt is not allowed"),
+  // The upstream (forward step).
+  upstream_unreachable: reason(ErrorCode.UpstreamError, 502, "Upstream MCP server is unavailable"),
+  upstream_timeout: reason(ErrorCode.UpstreamError, 504, "Upstream MCP server did not answer in time"),
+  upstream_failed: reason(ErrorCode.UpstreamError, 502, "Upstream MCP server failed"),
+  upstream_stream_broken: reason(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"),
+  upstream_credential_unavailable: reason(ErrorCode.UpstreamError, 502, "The upstream's credential could not be obtained"),
+  // The gateway itself.
+  definition_store_unavailable: reason(ErrorCode.Rejected, 503, "The gateway's definition store is unavailable"),
+  key_store_unavailable: reason(ErrorCode.Rejected, 503, "The gateway's key store is unavailable"),
+  policy_store_unavailable: reason(ErrorCode.Rejected, 503, "The gateway's policy store is unavailable"),
+  gateway_misconfigured: reason(ErrorCode.Rejected, 500, "The gateway is misconfigured: its log names the setting"),
+  client_closed: reason(ErrorCode.Rejected, 499, "Client closed the request"),
+  internal_error: reason(ErrorCode.Rejected, 500, "Internal gateway error"),
+} as const satisfies Record<string, ReasonSpec>;
+
+/** Why the gateway refused a request: one of {@link REASONS}. */
+export type ErrorReason = keyof typeof REASONS;
+
 /** A JSON-RPC request id as the client sent it; `null` when unknown or not a request. */
 export type JsonRpcId = string | number | null;
 
@@ -41,9 +98,10 @@ export interface GatewayErrorOptions {
   cause?: unknown;
 }
 
-/** An error produced by the gateway itself; `app.onError` turns it into a response. */
+/** An error produced by the gateway itself; the request path turns it into a response. */
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
+  readonly reason: ErrorReason;
   readonly code: ErrorCodeValue;
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -51,10 +109,13 @@ export class GatewayError extends Error {
   /** The id of the JSON-RPC message being rejected, when the error is raised before it is known elsewhere. */
   id: JsonRpcId | undefined;
 
-  constructor(code: ErrorCodeValue, status: number, message: string, options: GatewayErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.status = status;
+  /** @param message the client-facing message (default: the reason's own) */
+  constructor(reason: ErrorReason, message?: string, options: GatewayErrorOptions = {}) {
+    const spec = REASONS[reason];
+    super(message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = reason;
+    this.code = spec.code;
+    this.status = spec.status;
     this.headers = options.headers ?? {};
     this.data = options.data;
   }
@@ -76,14 +137,15 @@ export function errorResponse(error: GatewayError, id: JsonRpcId = null): Respon
   return new Response(errorBody(error, id), { status: error.status, headers });
 }
 
-/** Shorthands for the errors the request path raises most. */
-export const errors = {
-  parse: (message = "Parse error: the body is not valid JSON") => new GatewayError(ErrorCode.ParseError, 400, message),
-  invalidRequest: (message: string) => new GatewayError(ErrorCode.InvalidRequest, 400, message),
-  tooLarge: (limit: number) => new GatewayError(ErrorCode.InvalidRequest, 413, `Request body exceeds the limit of ${limit} bytes`),
-  notFound: (message = "No API is listening on this path") => new GatewayError(ErrorCode.Rejected, 404, message),
-  upstreamUnavailable: (message = "Upstream MCP server is unavailable", cause?: unknown) =>
-    new GatewayError(ErrorCode.UpstreamError, 502, message, { cause }),
-  upstreamTimeout: (seconds: number) =>
-    new GatewayError(ErrorCode.UpstreamError, 504, `Upstream MCP server did not answer within ${seconds}s`),
-};
+/**
+ * Any error as the gateway's answer: a {@link GatewayError} as it is, anything else as a 500 that
+ * shows the client nothing of it (`log` gets it, as it gets the cause of a gateway 5xx).
+ */
+export function answerError(error: unknown, id: JsonRpcId, log: (message: string, detail?: unknown) => void): Response {
+  if (error instanceof GatewayError) {
+    if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
+    return errorResponse(error, error.id ?? id);
+  }
+  log("unexpected error", error);
+  return errorResponse(new GatewayError("internal_error"), id);
+}

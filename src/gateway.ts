@@ -1,37 +1,36 @@
 /**
- * createGateway: composes the request path into one Hono app. Runtime-neutral: every dependency on
- * a runtime (stores, the client's address) comes in through {@link GatewayDeps}, built by the
- * entry files (`worker.ts`, `bun.ts`, `deno.ts`).
+ * createGateway: the request path as a list of steps, and the app that serves it. Runtime-neutral:
+ * every dependency on a runtime (stores, the client's address, background work) comes in through
+ * {@link GatewayDeps}, built by the entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * The request path, in order: (admin dispatch, PRM documents) → route → checkOrigin → (CORS: a
- * preflight answered, every other answer labelled; `auth/cors.ts`) → authenticate → checkMethod →
- * readMessage → authorize → forward (with discovery filtering). Each step is a
- * function of its own module that reads and fills in the request's `RequestState`
- * (`c.get("state")`); they run inside one Hono handler. `app.onError` is the one place an error
- * becomes a response.
+ * Before the request path, two endpoints of the gateway's own: the management APIs (`/tyk/`,
+ * `/api/`) and the Protected Resource Metadata documents. Everything else takes the request path
+ * (see {@link requestPath}); `steps/step.ts` says what a step is and how the runner takes them.
  */
 import { Hono } from "hono";
-import { authenticator } from "./auth/authenticate.ts";
-import { checkOrigin } from "./auth/origin.ts";
-import { isPreflight, preflightResponse, withCors } from "./auth/cors.ts";
+import { type Admin, type AdminSettings, isAdminRequest } from "./admin/admin.ts";
 import { isPrmRequest, prmServer } from "./auth/prm-endpoint.ts";
-import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, RequestState } from "./context.ts";
-import { authorize } from "./policy/authorize.ts";
+import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, WaitUntil } from "./context.ts";
+import { answerError } from "./errors.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
-import { ErrorCode, errorResponse, GatewayError } from "./errors.ts";
-import { readMessage } from "./mcp/read-message.ts";
-import { forwarder } from "./proxy/forward.ts";
 import { RouteRegistry } from "./routing/registry.ts";
-import { checkMethod, routeRequest } from "./routing/route.ts";
-import type { RouteTable } from "./routing/route-table.ts";
+import { routeBase } from "./routing/route-table.ts";
+import { authenticate } from "./steps/authenticate.ts";
+import { authorize } from "./steps/authorize.ts";
+import { cors } from "./steps/cors.ts";
+import { forward } from "./steps/forward.ts";
+import { method } from "./steps/method.ts";
+import { origin } from "./steps/origin.ts";
+import { read } from "./steps/read.ts";
+import { route } from "./steps/route.ts";
+import { RequestPath } from "./steps/step.ts";
 import type { KeyValueStore } from "./stores/types.ts";
-import { isAdminRequest, type Admin, type AdminSettings } from "./admin/admin.ts";
 
 export interface GatewayDeps {
-  /** Definitions (and later policies and keys) live here. */
+  /** Definitions, policies and (hashed) API keys live here. */
   store: KeyValueStore;
-  /** The fetch used to reach upstreams (default: the global fetch). */
+  /** The fetch used to reach upstreams and JWKS (default: the global fetch). */
   fetch?: typeof fetch;
   /** The client's address as the runtime knows it, for `X-Forwarded-For`. */
   clientAddress?: ClientAddress;
@@ -39,6 +38,11 @@ export interface GatewayDeps {
   clientCertificate?: ClientCertificateSource;
   /** Secrets that definitions name as `$secret_env.NAME` (upstream credentials). */
   secrets?: SecretSource;
+  /**
+   * Hands work off the response path: `waitUntil` on Workers, tracked promises elsewhere
+   * (`background.ts`). Default: the task runs untracked.
+   */
+  waitUntil?: WaitUntil;
   /**
    * The origins clients reach this gateway by (`GATEWAY_PUBLIC_ORIGINS`): OAuth audiences and
    * metadata URLs are built from these, never from a client-chosen `Host`.
@@ -75,33 +79,65 @@ export interface GatewayDeps {
 
 export type Gateway = Hono<GatewayEnv>;
 
+/** What the request path's steps share: the routing table and the compiled policies. */
+interface Shared {
+  registry: RouteRegistry;
+  policies: PolicyCache;
+  log: (message: string, detail?: unknown) => void;
+}
+
+/**
+ * The request path, in order. Each step is one module (`steps/<name>.ts`); adding one is a line
+ * here. Each compiles its part of every definition with the routing table and runs once per
+ * request, waiting only where it must.
+ */
+function requestPath(deps: GatewayDeps, shared: Shared): { path: RequestPath; authentication: ReturnType<typeof authenticate> } {
+  // Named: the Protected Resource Metadata endpoint reads what it compiled.
+  const authentication = authenticate({
+    store: deps.store,
+    policies: shared.policies,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
+    ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
+  });
+  const path = new RequestPath(
+    [
+      route(shared.registry), //   the listen path's API (404)
+      origin, //                   a browser's Origin may call it (403)
+      cors, //                     a preflight answered; every later answer labelled
+      authentication, //           who is calling and what they may do (401, 403)
+      method, //                   the transport's HTTP methods (405)
+      read, //                     the body within its limit, one JSON-RPC message (400, 406, 413, 415)
+      authorize, //                the method and the tool, resource or prompt (403)
+      forward({
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
+        ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
+        ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
+        ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
+        ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
+        ...(deps.secrets ? { secrets: deps.secrets } : {}),
+        onUpstreamError: (error, apiId) => shared.log(`upstream of ${apiId} failed`, String(error)),
+      }), //                       the upstream's answer, streamed (discovery lists filtered)
+    ],
+    shared.log,
+  );
+  return { path, authentication };
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const log = deps.log ?? ((message, detail) => console.warn(message, detail ?? ""));
   const maxAgeMs = deps.configMaxAgeMs;
   const registry = new RouteRegistry(deps.store, {
+    // The path is built below; the registry compiles only when a request asks for the table.
+    compile: (api) => path.compile(api, routeBase(api)),
     onInvalid: (key, issues) => log(`skipping invalid definition ${key}`, issues),
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
   });
   const policies = new PolicyCache(deps.store, maxAgeMs);
+  const { path, authentication } = requestPath(deps, { registry, policies, log });
   const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
-  const serveMetadata = prmServer(registry, deps.publicOrigins);
-  const authenticate = authenticator({
-    store: deps.store,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
-    ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
-    policies,
-  });
-  const forward = forwarder({
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
-    ...(deps.defaultTimeoutSeconds ? { defaultTimeoutSeconds: deps.defaultTimeoutSeconds } : {}),
-    ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
-    ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
-    ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
-    ...(deps.secrets ? { secrets: deps.secrets } : {}),
-    onUpstreamError: (error, api) => log(`upstream of ${api.id} failed`, String(error)),
-  });
+  const serveMetadata = prmServer(registry, (r) => path.part(r, authentication)?.prm, deps.publicOrigins);
 
   function dispatchAdmin(c: GatewayContext, handler: Admin): Promise<Response> {
     return handler.fetch(c.req.raw).then((response) => {
@@ -114,72 +150,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
   }
 
-  // The request path after routing. Each step returns a promise only when it has to wait, so an
-  // open API's request reaches the upstream after one wait (the body) instead of one per step.
-  function proxy(c: GatewayContext, table: RouteTable): Promise<Response> {
-    const state = routeRequest(table, c);
-    checkOrigin(c, state);
-    const cors = state.match.route.cors;
-    const origin = state.headers.origin;
-    if (cors !== undefined && origin !== undefined) {
-      state.corsOrigin = origin;
-      // A preflight carries no credentials: answered before authentication.
-      if (!cors.optionsPassthrough && isPreflight(state.method, state.headers))
-        return Promise.resolve(preflightResponse(cors, state.headers));
-      return afterOrigin(c, state).then((response) => withCors(response, cors, origin));
-    }
-    return afterOrigin(c, state);
-  }
-
-  function afterOrigin(c: GatewayContext, state: RequestState): Promise<Response> {
-    const authenticated = authenticate(c, state);
-    return authenticated ? authenticated.then(() => afterAuthentication(c, state)) : afterAuthentication(c, state);
-  }
-
-  function afterAuthentication(c: GatewayContext, state: RequestState): Promise<Response> {
-    checkMethod(state);
-    const read = readMessage(c, state);
-    if (read) {
-      return read.then(() => {
-        authorize(state);
-        return forward(c, state);
-      });
-    }
-    authorize(state);
-    return forward(c, state);
-  }
-
-  function routeAndProxy(c: GatewayContext): Promise<Response> {
-    // Without a wait when the table is fresh: each await on the request path costs a microtask.
-    const table = registry.current();
-    return table ? proxy(c, table) : registry.table().then((t) => proxy(c, t));
-  }
-
   const app = new Hono<GatewayEnv>();
   // One handler for every request: Hono calls a lone handler directly, with no middleware chain.
-  app.all("*", function handleRequest(c) {
+  app.all("*", function handleRequest(c): Response | Promise<Response> {
     // The Host header matters only when the admin API has a host of its own.
     if (admin && isAdminRequest(admin.settings, c.req.path, admin.settings.host === undefined ? undefined : c.req.header("host"))) {
       return dispatchAdmin(c, admin.handler);
     }
-    if (isPrmRequest(c)) return serveMetadata(c).then((document) => document ?? routeAndProxy(c));
-    return routeAndProxy(c);
+    if (isPrmRequest(c)) return serveMetadata(c).then((document): Response | Promise<Response> => document ?? path.handle(c));
+    return path.handle(c);
   });
-
-  app.onError((error, c) => {
-    const state = c.get("state") as RequestState | undefined;
-    let response: Response;
-    if (error instanceof GatewayError) {
-      if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
-      response = errorResponse(error, error.id ?? state?.mcp?.id ?? null);
-    } else {
-      log("unexpected error", error);
-      response = errorResponse(new GatewayError(ErrorCode.Rejected, 500, "Internal gateway error"), state?.mcp?.id ?? null);
-    }
-    // An allowed browser origin can read the error (a 401's WWW-Authenticate, a JSON-RPC error).
-    // `corsOrigin` is set only where the route has a CORS policy.
-    return state?.corsOrigin !== undefined ? withCors(response, state.match.route.cors!, state.corsOrigin) : response;
-  });
-
+  // The request path answers its own errors; this catches the endpoints' (a store that cannot be read).
+  app.onError((error) => answerError(error, null, log));
   return app;
 }

@@ -3,7 +3,7 @@
  * updates, the transport rules, streaming, and every way an upstream can fail.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { apiKey, APIS_VERSION_KEY } from "../src/definitions/repository.ts";
+import { APIS_VERSION_KEY, definitionKey } from "../src/stores/layout.ts";
 import { mcpDefinition } from "./helpers/definitions.ts";
 import { startGateway, type RunningGateway } from "./helpers/gateways.ts";
 import { jsonRpcResult, startUpstream, type TestUpstream } from "./helpers/upstream.ts";
@@ -82,10 +82,10 @@ describe("routing from KV", () => {
     const store = gw.store!;
     const def = mcpDefinition({ id: "late", listenPath: "/late/", upstream: up.url });
     expect((await post("/late/mcp", ping())).status).toBe(404);
-    await store.put(apiKey("mcp", "late"), JSON.stringify(def));
+    await store.put(definitionKey("mcp", "late"), JSON.stringify(def));
     await store.put(APIS_VERSION_KEY, `v-${Date.now()}`);
     expect((await post("/late/mcp", ping())).status).toBe(200);
-    await store.delete(apiKey("mcp", "late"));
+    await store.delete(definitionKey("mcp", "late"));
     await store.put(APIS_VERSION_KEY, `v-${Date.now()}-2`);
     expect((await post("/late/mcp", ping())).status).toBe(404);
   });

@@ -10,7 +10,7 @@
 // a syscall per request, measured by run.mjs and investigate.mjs, not by this script.
 import { parseArgs } from "node:util";
 import { createGateway } from "../../src/gateway.ts";
-import { seedEntries } from "../../src/definitions/seed.ts";
+import { seedEntries } from "../../src/admin/seed.ts";
 import { MemoryStore } from "../../src/stores/memory.ts";
 import { createBareApp } from "./bare-app.mjs";
 import { median } from "./lib.mjs";

@@ -15,7 +15,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { seedEntries } from "../../src/definitions/seed.ts";
+import { seedEntries } from "../../src/admin/seed.ts";
 import { bin, canPin, childPidsNamed, pinProcess, root, startServer, stopAllChildren } from "./lib.mjs";
 import { checkPost, postLoad } from "./load.mjs";
 import { benchDefinition, bundleWorker, readWorkerConfig, startUpstream } from "./targets.mjs";

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { seedEntries } from "../../src/definitions/seed.ts";
+import { seedEntries } from "../../src/admin/seed.ts";
 import { bin, childPidsNamed, pinProcess, root, startServer } from "./lib.mjs";
 
 export const LISTEN_PATH = "/bench";

@@ -53,15 +53,7 @@ export function createAdmin(options: AdminOptions): Admin {
   };
 }
 
-/** Parses a comma-separated list of keys, dropping empty entries. */
-export function parseKeyList(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter((k) => k !== "");
-}
-
-/** Admin settings read from the environment (Worker vars and secrets, or process env). */
+/** Admin settings, read from the environment by `options.ts`. */
 export interface AdminSettings {
   /** `ADMIN_API=off` turns the admin API off: its paths then route like any other. */
   enabled: boolean;
@@ -69,16 +61,6 @@ export interface AdminSettings {
   host: string | undefined;
   gatewaySecret: string | undefined;
   dashboardKeys: string[];
-}
-
-export function adminSettings(get: (name: string) => string | undefined): AdminSettings {
-  const flag = (get("ADMIN_API") ?? "on").trim().toLowerCase();
-  return {
-    enabled: !["off", "false", "0", "no"].includes(flag),
-    host: get("ADMIN_HOST")?.trim().toLowerCase() || undefined,
-    gatewaySecret: get("GATEWAY_SECRET") || undefined,
-    dashboardKeys: parseKeyList(get("DASHBOARD_API_KEYS")),
-  };
 }
 
 /** The listen-path prefixes the admin API reserves under these settings. */

@@ -6,9 +6,11 @@
  * regenerate), and never again. Policies are validated with the reference's MCP rules against the
  * stored APIs (`src/policy/model.ts`).
  */
-import { DefinitionRepository, isSafeId, type ApiKind } from "../definitions/repository.ts";
+import { DefinitionRepository, isSafeId } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 import { appliedPolicies, checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
-import { hashKey, isKeyHash, KeyRepository, newKey, PolicyRepository } from "../policy/store.ts";
+import { hashKey, isKeyHash, KeyRepository, newKey } from "../auth/api-keys.ts";
+import { PolicyRepository } from "../policy/store.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import type { Mutex } from "./mutex.ts";
 

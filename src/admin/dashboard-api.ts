@@ -8,7 +8,7 @@
  */
 import { Hono, type Context } from "hono";
 import { mcpJsonSchema } from "../definitions/json-schema.ts";
-import type { ApiKind } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 import { adminAuth } from "./auth.ts";
 import { readAdminBody } from "./body.ts";
 import { CONSUMER_FAILURE_STATUS, type ConsumerFailure, type ConsumerService } from "./consumers.ts";

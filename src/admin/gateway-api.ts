@@ -7,7 +7,7 @@
  * have nothing left to do and answer `ok` at once.
  */
 import { Hono, type Context } from "hono";
-import type { ApiKind } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 import { adminAuth } from "./auth.ts";
 import { readAdminBody } from "./body.ts";
 import { CONSUMER_FAILURE_STATUS, type ConsumerFailure, type ConsumerService } from "./consumers.ts";

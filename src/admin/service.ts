@@ -7,7 +7,8 @@
  * concurrent creates and updates all land, and a version map never loses an entry. A write that
  * fails half-way is rolled back, leaving the previous state whole.
  */
-import { DefinitionRepository, type ApiKind, type StoredApi } from "../definitions/repository.ts";
+import { DefinitionRepository, type StoredApi } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { Mutex } from "./mutex.ts";

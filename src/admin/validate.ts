@@ -10,16 +10,20 @@
  * 4. Protected Resource Metadata, when present and enabled, names at least one authorization server
  *    (MCP proxies);
  * 5. an MCP middleware map on a plain OAS API is refused (it belongs on `/tyk/mcps`);
- * 6. the API id is a safe path component; the listen path collides with no other API and with no
+ * 6. settings the schema admits but that cannot work are refused: a JWT scheme whose key or JWKS
+ *    settings cannot be used (`compileAuth`, the same compilation the request path makes);
+ * 7. the API id is a safe path component; the listen path collides with no other API and with no
  *    admin path.
  *
  * The middleware Tyk accepts but ignores on MCP primitives (`transformRequestMethod`,
  * `transformResponseBody`, `urlRewrite`, `cache`, `mockResponse`) and globally
  * (`server.batchProcessing`, `middleware.global.cache`) passes validation and has no effect.
  */
-import { validateDefinition, type McpDefinition } from "../definitions/schema.ts";
+import { compileAuth } from "../auth/config.ts";
+import { DefinitionError, type McpDefinition, validateDefinition } from "../definitions/schema.ts";
 import { normaliseListenPath } from "../routing/route-table.ts";
-import { isSafeId, type ApiKind } from "../definitions/repository.ts";
+import { isSafeId } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 
 export type Invalid = { ok: false; message: string };
 export type Checked<T> = { ok: true; value: T } | Invalid;
@@ -38,7 +42,18 @@ function truncate(text: string, max = 80): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** Rules 1 to 5: what can be checked on the document alone. */
+/** Rule 6: the parts the request path compiles, compiled once here; the problem, naming its field. */
+export function compileProblem(definition: McpDefinition): string | undefined {
+  try {
+    compileAuth(definition);
+    return undefined;
+  } catch (error) {
+    if (error instanceof DefinitionError) return error.message;
+    throw error;
+  }
+}
+
+/** Rules 1 to 6: what can be checked on the document alone. */
 export function checkDefinition(body: unknown, kind: ApiKind): Checked<McpDefinition> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return { ok: false, message: "The request body must be one Tyk OAS API definition (a JSON object)" };
@@ -71,6 +86,8 @@ export function checkDefinition(body: unknown, kind: ApiKind): Checked<McpDefini
       };
     }
   }
+  const problem = compileProblem(result.definition);
+  if (problem) return { ok: false, message: `The ${kind === "mcp" ? "MCP proxy" : "OAS API"} definition is invalid: ${problem}` };
   return { ok: true, value: result.definition };
 }
 
@@ -81,7 +98,7 @@ export interface ListenPathOwner {
 }
 
 /**
- * Rule 6 for listen paths: no two APIs on the same listen path, none on an admin path.
+ * Rule 7 for listen paths: no two APIs on the same listen path, none on an admin path.
  *
  * @param reserved admin path prefixes served on the same host (e.g. `/tyk`, `/api`); when the admin
  *   API shares the host, the root listen path `/` is refused too, since it would cover them

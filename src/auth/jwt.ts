@@ -3,7 +3,7 @@
  * `x-tyk-api-gateway.server.authentication.securitySchemes.<name>`), built once per definition.
  *
  * {@link createJwtVerifier} normalises the scheme at creation, synchronously: it decodes the static
- * key (see `keys.ts`) or builds the JWKS getters, fixes the allowed algorithms, and throws an `Error`
+ * key (see `jwt-source.ts`) or builds the JWKS getters, fixes the allowed algorithms, and throws an `Error`
  * naming the problem when the configuration is unusable. `verify` never throws: it answers a
  * {@link JwtResult} whose failure `message` is safe to show a client.
  *
@@ -16,7 +16,7 @@
  *    never used as an HMAC secret, and an HMAC secret needs `signingMethod: "hmac"` explicitly.
  * 2. Keys. `jwksURIs` (each `cacheTimeout` seconds → jose `cacheMaxAge`; unset or 0 → 240 s)
  *    take precedence over `source` (base64 of a PEM public key or certificate, of an HMAC secret or
- *    of a JWKS URL: see `keys.ts`; RSA keys need 2048 bits). An unknown `kid` refetches a JWKS at
+ *    of a JWKS URL: see `jwt-source.ts`; RSA keys need 2048 bits). An unknown `kid` refetches a JWKS at
  *    most once per `jwksCooldownMs`. A JWKS that cannot be fetched fails closed: `jwks_unavailable`.
  * 3. Time. `exp`, `nbf` and `iat` are optional (as in Tyk) but enforced when present, each with its
  *    own skew in seconds (`expiresAtValidationSkew`, `notBeforeValidationSkew`,
@@ -51,7 +51,7 @@ import {
 } from "jose";
 import type * as v from "valibot";
 import type { SecurityScheme } from "../definitions/schema.ts";
-import { decodeSource, type DecodedSource } from "./keys.ts";
+import { decodeSource, type DecodedSource } from "./jwt-source.ts";
 
 export type JwtScheme = v.InferOutput<typeof SecurityScheme>;
 

@@ -12,18 +12,19 @@
  * names no proxy with metadata gets the usual 404.
  */
 import type { GatewayContext } from "../context.ts";
+import { PUBLIC_DOCUMENT, preflightResponse } from "../http/cors.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
-import { preflightResponse, PUBLIC_DOCUMENT } from "./cors.ts";
+import type { ProtectedResource } from "./config.ts";
 import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
 import { publicOrigin, resourceUrlFor } from "./resource.ts";
 
-function metadataAnswer(c: GatewayContext, origin: string, route: ApiRoute): Response {
+function metadataAnswer(c: GatewayContext, origin: string, prm: ProtectedResource): Response {
   if (c.req.method === "OPTIONS") {
     const requested = c.req.header("access-control-request-headers");
     return preflightResponse(PUBLIC_DOCUMENT, requested === undefined ? {} : { "access-control-request-headers": requested });
   }
-  const body = protectedResourceMetadata(route.auth!.prm!, resourceUrlFor(origin, route));
+  const body = protectedResourceMetadata(prm.config, resourceUrlFor(origin, prm));
   return Response.json(body, {
     headers: { "access-control-allow-origin": "*", "cache-control": "public, max-age=300" },
   });
@@ -38,27 +39,30 @@ export function isPrmRequest(c: GatewayContext): boolean {
 /**
  * Serves a PRM request ({@link isPrmRequest}): the document, or `undefined` when the path names no
  * proxy with metadata (the request then routes like any other).
+ *
+ * @param resourceOf an MCP proxy's compiled Protected Resource Metadata, `undefined` without any
  */
 export function prmServer(
   registry: RouteRegistry,
+  resourceOf: (route: ApiRoute) => ProtectedResource | undefined,
   publicOrigins: readonly string[] = [],
 ): (c: GatewayContext) => Promise<Response | undefined> {
-  return async function serveProtectedResourceMetadata(c) {
+  return async function serveProtectedResourceMetadata(c): Promise<Response | undefined> {
     const path = c.req.path;
     const table = await registry.table();
-    const origin = (route: ApiRoute) => publicOrigin(c.req.url, route, publicOrigins);
+    const answer = (route: ApiRoute) => {
+      const prm = route.kind === "mcp" ? resourceOf(route) : undefined;
+      return prm && metadataAnswer(c, publicOrigin(c.req.url, prm.customDomain, publicOrigins), prm);
+    };
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
     if (path.startsWith(`${PRM_WELL_KNOWN}/`)) {
       const match = table.match(path.slice(PRM_WELL_KNOWN.length));
-      if (match?.route.auth?.prm && match.route.kind === "mcp") return metadataAnswer(c, origin(match.route), match.route);
-      return undefined;
+      return match && answer(match.route);
     }
     // Under the listen path: /<listen path>/.well-known/oauth-protected-resource
     if (path.endsWith(PRM_WELL_KNOWN)) {
       const match = table.match(path.slice(0, -PRM_WELL_KNOWN.length) || "/");
-      if (match?.route.auth?.prm && match.route.kind === "mcp" && path === `${match.route.prefix}${PRM_WELL_KNOWN}`) {
-        return metadataAnswer(c, origin(match.route), match.route);
-      }
+      if (match && path === `${match.route.prefix}${PRM_WELL_KNOWN}`) return answer(match.route);
     }
     return undefined;
   };

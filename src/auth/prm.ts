@@ -109,49 +109,6 @@ export function matchPrmPath(pathname: string, listenPath: string, options: PrmP
   return base !== "" && path.startsWith(`${PRM_WELL_KNOWN}${base}/`);
 }
 
-/** RFC 6750 §3.1 error codes. */
-export type BearerErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope";
-
-export interface BearerChallenge {
-  /** The metadata URL (RFC 9728 §5.1 `resource_metadata`): usually `prmUrl(resource)`. */
-  resourceMetadataUrl?: string;
-  /** Scopes the request needs (MCP scope challenge): a list or a space-separated string. */
-  scope?: string | string[];
-  /**
-   * A {@link BearerErrorCode} (or an extension code). Omit on a request that carried no credentials
-   * (RFC 6750 §3.1); `invalid_token` goes with 401, `insufficient_scope` with 403.
-   */
-  error?: BearerErrorCode | (string & {});
-  errorDescription?: string;
-}
-
-/**
- * The `WWW-Authenticate` value: `Bearer resource_metadata="…", scope="…", error="…",
- * error_description="…"` (only the parameters given). Values are quoted-strings (RFC 9110 §11.2);
- * characters RFC 6750 §3 forbids in `scope` and `error_description` (`"`, `\`, controls, non-ASCII)
- * are dropped, as are scope tokens left empty. Throws a `TypeError` for a metadata URL that is not
- * an absolute http(s) URL, or an `error` with such characters.
- */
-export function bearerChallenge(challenge: BearerChallenge): string {
-  const params: string[] = [];
-  if (challenge.resourceMetadataUrl !== undefined) {
-    const url = new URL(challenge.resourceMetadataUrl);
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError("resource_metadata must be an http(s) URL");
-    params.push(`resource_metadata="${url.href}"`);
-  }
-  const scopes = (Array.isArray(challenge.scope) ? challenge.scope : (challenge.scope ?? "").split(" "))
-    .map((token) => token.replace(/[^\x21\x23-\x5b\x5d-\x7e]/g, ""))
-    .filter((token) => token !== "");
-  if (scopes.length > 0) params.push(`scope="${[...new Set(scopes)].join(" ")}"`);
-  if (challenge.error !== undefined) {
-    if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(challenge.error)) throw new TypeError("error must be an RFC 6750 error code");
-    params.push(`error="${challenge.error}"`);
-  }
-  const description = challenge.errorDescription?.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "").trim();
-  if (description) params.push(`error_description="${description}"`);
-  return params.length > 0 ? `Bearer ${params.join(", ")}` : "Bearer";
-}
-
 function nonEmpty(list: string[] | undefined): string[] | undefined {
   const kept = (list ?? []).map((item) => item.trim()).filter((item) => item !== "");
   return kept.length > 0 ? kept : undefined;

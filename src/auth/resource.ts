@@ -1,8 +1,9 @@
 /**
  * The URLs of an MCP proxy as an OAuth protected resource (RFC 9728, RFC 8707): its resource
  * identifier (the MCP endpoint clients connect to) and where its Protected Resource Metadata lives.
+ * Pure.
  */
-import type { ApiRoute } from "../routing/route-table.ts";
+import type { ProtectedResource } from "./config.ts";
 import { prmUrl } from "./prm.ts";
 
 /**
@@ -14,35 +15,19 @@ import { prmUrl } from "./prm.ts";
  * with neither, the request's origin (fine where the platform admits only known hosts, as Workers
  * routes do; set `GATEWAY_PUBLIC_ORIGINS` elsewhere).
  */
-export function publicOrigin(requestUrl: string, route: ApiRoute, publicOrigins: readonly string[]): string {
-  const domain = route.definition["x-tyk-api-gateway"].server.customDomain;
-  const origin = new URL(requestUrl).origin;
-  if (domain?.enabled && domain.name) {
-    const scheme = new URL(requestUrl).protocol === "http:" && publicOrigins.length === 0 ? "http" : "https";
-    return `${scheme}://${domain.name.toLowerCase()}`;
+export function publicOrigin(requestUrl: string, customDomain: string | undefined, publicOrigins: readonly string[]): string {
+  const url = new URL(requestUrl);
+  if (customDomain !== undefined) {
+    const scheme = url.protocol === "http:" && publicOrigins.length === 0 ? "http" : "https";
+    return `${scheme}://${customDomain}`;
   }
-  if (publicOrigins.length > 0) return publicOrigins.includes(origin) ? origin : publicOrigins[0]!;
-  return origin;
-}
-
-/** Parses `GATEWAY_PUBLIC_ORIGINS` (comma-separated origins) into normalised origins. */
-export function parsePublicOrigins(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((o) => o.trim())
-    .filter((o) => o !== "")
-    .map((o) => new URL(o).origin);
-}
-
-/** The MCP endpoint's path under the listen path: the definition's first path (`/mcp` by default). */
-export function endpointPath(route: ApiRoute): string {
-  const first = Object.keys(route.definition.paths)[0];
-  return first?.startsWith("/") ? first : "/mcp";
+  if (publicOrigins.length > 0) return publicOrigins.includes(url.origin) ? url.origin : publicOrigins[0]!;
+  return url.origin;
 }
 
 /** The resource identifier: the configured `resource`, else this gateway's URL of the MCP endpoint. */
-export function resourceUrlFor(origin: string, route: ApiRoute): string {
-  return route.auth?.prm?.resource ?? `${origin}${route.prefix}${endpointPath(route)}`;
+export function resourceUrlFor(origin: string, prm: ProtectedResource): string {
+  return prm.config.resource ?? `${origin}${prm.endpointPath}`;
 }
 
 /**
@@ -50,6 +35,6 @@ export function resourceUrlFor(origin: string, route: ApiRoute): string {
  * resource identifier's path (RFC 9728 §3.1), so a client that checks the document's `resource`
  * against the URL it fetched finds them consistent.
  */
-export function prmUrlFor(origin: string, route: ApiRoute): string {
-  return prmUrl(resourceUrlFor(origin, route));
+export function prmUrlFor(origin: string, prm: ProtectedResource): string {
+  return prmUrl(resourceUrlFor(origin, prm));
 }

@@ -1,22 +1,15 @@
 /**
- * Where API definitions live in the key-value store, and the one place that reads and writes them.
- *
- * Key layout (see docs/storage.md):
- * - `mcp:<id>`: one MCP proxy definition, JSON (a Tyk OAS document);
- * - `oas:<id>`: one plain OAS API definition (proxied as plain HTTP, managed apart from MCP);
- * - `meta:apis-version`: a version stamp, rewritten after every write. Gateways compare it with the
- *   stamp of their cached routing table on each request and reload when it differs.
+ * The one place that reads and writes API definitions in the key-value store (key names in
+ * `stores/layout.ts`, described in docs/storage.md): `mcp:<id>` for an MCP proxy, `oas:<id>` for a
+ * plain OAS API (proxied as plain HTTP, managed apart from MCP), and the `meta:apis-version` stamp,
+ * rewritten after every write, which gateways compare with the stamp of their cached routing table.
  *
  * Every key is written whole by one writer: there is no index to read-modify-write. A listing is a
  * prefix list of the store.
  */
+import { APIS_VERSION_KEY, type ApiKind, DEFINITION_PREFIX, definitionKey, newStamp } from "../stores/layout.ts";
 import type { KeyValueStore } from "../stores/types.ts";
-import { validateDefinition, type McpDefinition } from "./schema.ts";
-
-export type ApiKind = "mcp" | "oas";
-
-export const KIND_PREFIX: Readonly<Record<ApiKind, string>> = { mcp: "mcp:", oas: "oas:" };
-export const APIS_VERSION_KEY = "meta:apis-version";
+import { type McpDefinition, validateDefinition } from "./schema.ts";
 
 /** A stored definition with its kind and id. */
 export interface StoredApi {
@@ -33,16 +26,6 @@ export function isSafeId(id: string): boolean {
 /** The API id of a definition (`x-tyk-api-gateway.info.id`). */
 export function apiIdOf(definition: McpDefinition): string | undefined {
   return definition["x-tyk-api-gateway"].info.id;
-}
-
-/** The store key of an API. */
-export function apiKey(kind: ApiKind, id: string): string {
-  return KIND_PREFIX[kind] + id;
-}
-
-/** A fresh version stamp: time-ordered and unique across concurrent writers. */
-export function newStamp(): string {
-  return `${Date.now().toString(36)}-${crypto.randomUUID()}`;
 }
 
 export class DefinitionRepository {
@@ -65,7 +48,7 @@ export class DefinitionRepository {
   async all(onInvalid: (key: string, issues: string[]) => void = () => {}): Promise<StoredApi[]> {
     const out: StoredApi[] = [];
     for (const kind of ["mcp", "oas"] as const) {
-      const prefix = KIND_PREFIX[kind];
+      const prefix = DEFINITION_PREFIX[kind];
       const keys = await this.#store.list(prefix);
       const raws = await Promise.all(keys.map((key) => this.#store.get(key)));
       raws.forEach((raw, i) => {
@@ -90,12 +73,12 @@ export class DefinitionRepository {
   async write(kind: ApiKind, definition: McpDefinition): Promise<void> {
     const id = apiIdOf(definition);
     if (!id) throw new Error("definition has no x-tyk-api-gateway.info.id");
-    await this.#store.put(apiKey(kind, id), JSON.stringify(definition));
+    await this.#store.put(definitionKey(kind, id), JSON.stringify(definition));
   }
 
   /** Removes one definition. Call {@link touch} when a change is complete. */
   remove(kind: ApiKind, id: string): Promise<void> {
-    return this.#store.delete(apiKey(kind, id));
+    return this.#store.delete(definitionKey(kind, id));
   }
 
   /** Bumps the version stamp, so every gateway reloads its routing table on its next request. */

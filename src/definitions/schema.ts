@@ -10,6 +10,8 @@
  * the `mcpTools`, `mcpResources` and `mcpPrompts` maps of per-primitive middleware.
  */
 import * as v from "valibot";
+import { HTTP_TOKEN } from "../http/headers.ts";
+import { normaliseOrigin } from "../http/origins.ts";
 
 const enabled = v.boolean();
 
@@ -90,18 +92,7 @@ export type Operation = v.InferOutput<typeof Operation>;
 
 const PrimitiveMap = v.record(v.pipe(v.string(), v.minLength(1)), Operation);
 
-/** An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be. */
-export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HttpToken = (what: string) => v.pipe(v.string(), v.regex(HTTP_TOKEN, `must be ${what} (an HTTP token)`));
-
-/**
- * An `allowedOrigins` entry or an `Origin` value as compared: trimmed, lower case, no trailing
- * slash. The validator and the Origin check (`auth/origin.ts`) both read entries through it, so a
- * rule about `"*"` holds for every spelling the Origin check takes as `"*"`.
- */
-export function normaliseOrigin(origin: string): string {
-  return origin.trim().toLowerCase().replace(/\/+$/, "");
-}
 
 const Cors = v.pipe(
   v.looseObject({
@@ -290,4 +281,18 @@ export function validateDefinition(input: unknown): Validated {
       return path ? `${path}: ${issue.message}` : issue.message;
     }),
   };
+}
+
+/**
+ * A definition that passes the schema but cannot work (a JWT scheme whose key cannot be used, …),
+ * found when its parts are compiled for the request path. `field` is the dotted path of the field at
+ * fault, as the schema's own issues name fields.
+ */
+export class DefinitionError extends Error {
+  override readonly name = "DefinitionError";
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.field = field;
+  }
 }

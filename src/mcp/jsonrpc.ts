@@ -14,7 +14,7 @@
  * member names anywhere, member names that collide without regard to case at the top level and in
  * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …).
  */
-import { errors, GatewayError, type JsonRpcId } from "../errors.ts";
+import { GatewayError, type JsonRpcId } from "../errors.ts";
 import { findAmbiguousMember, hasLowerAsciiKeys, isUnambiguous } from "./json-guard.ts";
 
 export type PrimitiveType = "tool" | "resource" | "prompt";
@@ -61,13 +61,13 @@ export function parseMessage(text: string): McpMessage {
   try {
     value = JSON.parse(text);
   } catch {
-    throw errors.parse();
+    throw new GatewayError("parse_error");
   }
   if (Array.isArray(value)) {
-    throw errors.invalidRequest("Invalid Request: JSON-RPC batches are not part of MCP 2025-11-25; send one message per HTTP request");
+    throw invalidRequest("Invalid Request: JSON-RPC batches are not part of MCP 2025-11-25; send one message per HTTP request");
   }
   if (value === null || typeof value !== "object") {
-    throw errors.invalidRequest("Invalid Request: the body must be one JSON-RPC message object");
+    throw invalidRequest("Invalid Request: the body must be one JSON-RPC message object");
   }
   try {
     return classify(text, value as Record<string, unknown>);
@@ -82,7 +82,7 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
   const ambiguous = isUnambiguous(text, message) ? undefined : findAmbiguousMember(text, CASE_FOLD_PATHS);
   if (ambiguous) {
     const where = ambiguous.path === "" ? "the message" : `"${ambiguous.path}"`;
-    throw errors.invalidRequest(
+    throw invalidRequest(
       ambiguous.reason === "too-deep"
         ? "Invalid Request: the message is nested too deeply"
         : `Invalid Request: member "${ambiguous.name}" appears more than once in ${where}` +
@@ -121,8 +121,12 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
   return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name };
 }
 
+function invalidRequest(message: string): GatewayError {
+  return new GatewayError("invalid_request", message);
+}
+
 function fail(reason: string): never {
-  throw errors.invalidRequest(`Invalid Request: ${reason}`);
+  throw invalidRequest(`Invalid Request: ${reason}`);
 }
 
 const NO_TARGET = { type: "", name: "" } as const;
@@ -161,7 +165,7 @@ function rejectOddCase(obj: Record<string, unknown>, members: readonly string[],
     if (key !== lower || !members.includes(key)) {
       const canonical = members.find((m) => m.toLowerCase() === lower);
       if (canonical !== undefined && canonical !== key) {
-        throw errors.invalidRequest(`Invalid Request: "${key}" in ${where} must be spelled "${canonical}"`);
+        throw invalidRequest(`Invalid Request: "${key}" in ${where} must be spelled "${canonical}"`);
       }
     }
   }

@@ -11,7 +11,7 @@
  *
  * Pure: Web Streams only.
  */
-import { errors } from "../errors.ts";
+import { GatewayError } from "../errors.ts";
 
 /** Default request size limit: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -52,12 +52,14 @@ function isDigits(value: string): boolean {
   return true;
 }
 
+const tooLarge = (limit: number) => new GatewayError("body_too_large", `Request body exceeds the limit of ${limit} bytes`);
+
 const asBytes = (buffer: ArrayBuffer): Uint8Array<ArrayBuffer> => new Uint8Array(buffer);
 
 async function refuse(request: Request, limit: number): Promise<never> {
   const body = request.body;
   if (body !== null) await discard(body.getReader(), 0);
-  throw errors.tooLarge(limit);
+  throw tooLarge(limit);
 }
 
 /**
@@ -96,7 +98,7 @@ async function readChunks(request: Request, limit: number): Promise<Uint8Array<A
     total += value.byteLength;
     if (total > limit) {
       await discard(reader, total);
-      throw errors.tooLarge(limit);
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }
@@ -128,6 +130,6 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return strict.decode(bytes);
   } catch {
-    throw errors.parse("Parse error: the body is not valid UTF-8");
+    throw new GatewayError("parse_error", "Parse error: the body is not valid UTF-8");
   }
 }

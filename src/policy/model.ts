@@ -9,7 +9,7 @@
  * The same rules apply to a key's own `access_rights`.
  */
 import * as v from "valibot";
-import type { ApiKind } from "../definitions/repository.ts";
+import type { ApiKind } from "../stores/layout.ts";
 import { checkAccessPatterns } from "./evaluate.ts";
 import type { AccessRights } from "./types.ts";
 

@@ -1,39 +1,15 @@
 /**
- * Where policies and keys live (see docs/storage.md):
- * - `policy:<id>`: one policy, JSON;
- * - `meta:policies-version`: a stamp rewritten after every policy write; gateways keep compiled
- *   policies per isolate and reload when it changes (see `src/stores/stamp.ts`);
- * - `key:<sha256 hex of the key>`: one key's session, JSON. The key itself is never stored: it is
- *   shown once, when created. A key is read on every request that presents it, so a revoked,
- *   expired or deactivated key stops working on the next request.
+ * Where policies live (key names in `stores/layout.ts`, described in docs/storage.md): `policy:<id>`,
+ * one policy as JSON, and `meta:policies-version`, a stamp rewritten after every policy write;
+ * gateways keep compiled policies per isolate and reload when it changes (see `stores/stamp.ts`).
  */
-import { newStamp } from "../definitions/repository.ts";
+import * as v from "valibot";
+import { newStamp, POLICIES_VERSION_KEY, POLICY_PREFIX } from "../stores/layout.ts";
 import { DEFAULT_STAMP_MAX_AGE_MS, StampWatch } from "../stores/stamp.ts";
 import type { KeyValueStore } from "../stores/types.ts";
-import { compileAccess, type CompiledAccess } from "./evaluate.ts";
-import { KeySessionSchema, PolicySchema, type KeySession, type Policy } from "./model.ts";
-import * as v from "valibot";
+import { type CompiledAccess, compileAccess } from "./evaluate.ts";
+import { type Policy, PolicySchema } from "./model.ts";
 import type { ApiAccess } from "./types.ts";
-
-export const POLICY_PREFIX = "policy:";
-export const POLICIES_VERSION_KEY = "meta:policies-version";
-export const KEY_PREFIX = "key:";
-
-/** SHA-256 of a key, lower-case hex: the only form in which keys are stored. */
-export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** A new key: 32 random bytes, base64url (43 characters). */
-export function newKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export const isKeyHash = (value: string) => /^[0-9a-f]{64}$/.test(value);
 
 export class PolicyRepository {
   readonly #store: KeyValueStore;
@@ -75,34 +51,8 @@ export class PolicyRepository {
   }
 }
 
-export class KeyRepository {
-  readonly #store: KeyValueStore;
-  constructor(store: KeyValueStore) {
-    this.#store = store;
-  }
-
-  /** Hashes of every stored key. */
-  async hashes(): Promise<string[]> {
-    return (await this.#store.list(KEY_PREFIX)).map((k) => k.slice(KEY_PREFIX.length));
-  }
-
-  async get(hash: string): Promise<KeySession | null> {
-    const raw = await this.#store.get(KEY_PREFIX + hash);
-    if (raw === null) return null;
-    const parsed = v.safeParse(KeySessionSchema, safeJson(raw));
-    return parsed.success ? parsed.output : null;
-  }
-
-  put(hash: string, session: KeySession): Promise<void> {
-    return this.#store.put(KEY_PREFIX + hash, JSON.stringify(session));
-  }
-
-  delete(hash: string): Promise<void> {
-    return this.#store.delete(KEY_PREFIX + hash);
-  }
-}
-
-function safeJson(raw: string): unknown {
+/** The parsed JSON of a stored value, or `undefined` when it is not JSON. */
+export function safeJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {

@@ -12,7 +12,7 @@
  * there fails the request (502) rather than sending a blank credential.
  */
 import type { McpDefinition } from "../definitions/schema.ts";
-import { ErrorCode, GatewayError } from "../errors.ts";
+import { GatewayError } from "../errors.ts";
 
 /** Looks a secret up by name (the entry supplies this from its bindings or environment). */
 export type SecretSource = (name: string) => string | undefined;
@@ -24,7 +24,7 @@ export function resolveSecrets(value: string, secrets: SecretSource): string {
   return value.replace(SECRET_REF, (_match, name: string) => {
     const secret = secrets(name);
     if (secret === undefined) {
-      throw new GatewayError(ErrorCode.UpstreamError, 502, "The upstream credential is not configured", {
+      throw new GatewayError("upstream_credential_unavailable", "The upstream credential is not configured", {
         cause: new Error(`secret ${name} is not set`),
       });
     }
@@ -69,11 +69,11 @@ async function clientCredentialsToken(
         body,
       });
     } catch (cause) {
-      throw new GatewayError(ErrorCode.UpstreamError, 502, "The upstream's credential could not be obtained", { cause });
+      throw new GatewayError("upstream_credential_unavailable", undefined, { cause });
     }
     const json = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
     if (!response.ok || typeof json.access_token !== "string") {
-      throw new GatewayError(ErrorCode.UpstreamError, 502, "The upstream's credential could not be obtained", {
+      throw new GatewayError("upstream_credential_unavailable", undefined, {
         cause: new Error(`token endpoint answered HTTP ${response.status}`),
       });
     }
@@ -86,25 +86,42 @@ async function clientCredentialsToken(
   return (await pending).value;
 }
 
-/**
- * Applies a definition's upstream credential and header transforms to the upstream request headers.
- */
-export async function applyUpstreamAuth(
-  headers: Headers,
-  definition: McpDefinition,
-  secrets: SecretSource,
-  fetchFn: typeof fetch,
-): Promise<void> {
+type Transform = NonNullable<
+  NonNullable<NonNullable<McpDefinition["x-tyk-api-gateway"]["middleware"]>["global"]>["transformRequestHeaders"]
+>;
+type UpstreamAuthentication = NonNullable<McpDefinition["x-tyk-api-gateway"]["upstream"]["authentication"]>;
+type BasicAuth = NonNullable<UpstreamAuthentication["basicAuth"]>;
+type ClientCredentials = NonNullable<NonNullable<UpstreamAuthentication["oauth"]>["clientCredentials"]>;
+
+/** What a definition gives the upstream request, compiled: header transforms and the upstream's own credential. */
+export interface UpstreamAuth {
+  transform: Transform | undefined;
+  basic: BasicAuth | undefined;
+  clientCredentials: ClientCredentials | undefined;
+}
+
+/** The definition's upstream credential and header transforms, or `undefined` when it has none. */
+export function compileUpstreamAuth(definition: McpDefinition): UpstreamAuth | undefined {
   const tyk = definition["x-tyk-api-gateway"];
   const transform = tyk.middleware?.global?.transformRequestHeaders;
-  if (transform?.enabled) {
+  const auth = tyk.upstream.authentication;
+  const basic = auth?.enabled && auth.basicAuth?.enabled ? auth.basicAuth : undefined;
+  const cc = auth?.enabled && auth.oauth?.enabled ? auth.oauth.clientCredentials : undefined;
+  const clientCredentials =
+    cc && (auth?.oauth?.allowedAuthorizeTypes ?? ["clientCredentials"]).includes("clientCredentials") ? cc : undefined;
+  if (!transform?.enabled && !basic && !clientCredentials) return undefined;
+  return { transform: transform?.enabled ? transform : undefined, basic, clientCredentials };
+}
+
+/** Applies a definition's upstream credential and header transforms to the upstream request headers. */
+export async function applyUpstreamAuth(headers: Headers, auth: UpstreamAuth, secrets: SecretSource, fetchFn: typeof fetch): Promise<void> {
+  const transform = auth.transform;
+  if (transform) {
     for (const name of transform.remove ?? []) headers.delete(name);
     for (const { name, value } of transform.add ?? []) headers.set(name, resolveSecrets(value, secrets));
   }
-  const auth = tyk.upstream.authentication;
-  if (!auth?.enabled) return;
-  const basic = auth.basicAuth;
-  if (basic?.enabled) {
+  const basic = auth.basic;
+  if (basic) {
     const user = resolveSecrets(basic.username, secrets);
     const pass = resolveSecrets(basic.password, secrets);
     const bytes = new TextEncoder().encode(`${user}:${pass}`);
@@ -112,8 +129,8 @@ export async function applyUpstreamAuth(
     for (const b of bytes) binary += String.fromCharCode(b);
     headers.set(basic.header?.enabled && basic.header.name ? basic.header.name : "Authorization", `Basic ${btoa(binary)}`);
   }
-  const cc = auth.oauth?.enabled ? auth.oauth.clientCredentials : undefined;
-  if (cc && (auth.oauth?.allowedAuthorizeTypes ?? ["clientCredentials"]).includes("clientCredentials")) {
+  const cc = auth.clientCredentials;
+  if (cc) {
     const token = await clientCredentialsToken(cc, secrets, fetchFn, Date.now());
     headers.set(cc.header?.enabled && cc.header.name ? cc.header.name : "Authorization", `Bearer ${token}`);
   }

@@ -13,11 +13,13 @@
 import { DefinitionRepository } from "../definitions/repository.ts";
 import { DEFAULT_STAMP_MAX_AGE_MS, StampWatch } from "../stores/stamp.ts";
 import type { KeyValueStore } from "../stores/types.ts";
-import { ErrorCode, GatewayError } from "../errors.ts";
-import { RouteTable } from "./route-table.ts";
+import { GatewayError } from "../errors.ts";
+import { type CompileRoute, RouteTable, routeOnly } from "./route-table.ts";
 
 export interface RegistryOptions {
-  /** Called for a stored definition that fails validation (it is skipped). */
+  /** How a stored definition becomes a route (the request path's steps compile their parts). */
+  compile?: CompileRoute;
+  /** Called for a stored definition that fails validation or cannot be compiled (it is skipped). */
   onInvalid?: (key: string, issues: string[]) => void;
   /** Read the version stamp at most this often, in ms (default 1000; 0: every request). */
   maxAgeMs?: number;
@@ -26,6 +28,7 @@ export interface RegistryOptions {
 export class RouteRegistry {
   readonly #repo: DefinitionRepository;
   readonly #onInvalid: (key: string, issues: string[]) => void;
+  readonly #compile: CompileRoute;
   readonly #stamp$: StampWatch;
   #table: RouteTable | undefined;
   #stamp: string | null | undefined;
@@ -33,6 +36,7 @@ export class RouteRegistry {
   constructor(store: KeyValueStore, options: RegistryOptions = {}) {
     this.#repo = new DefinitionRepository(store);
     this.#onInvalid = options.onInvalid ?? ((key, issues) => console.warn(`skipping ${key}: ${issues.join("; ")}`));
+    this.#compile = options.compile ?? routeOnly;
     this.#stamp$ = new StampWatch(() => this.#repo.version(), options.maxAgeMs ?? DEFAULT_STAMP_MAX_AGE_MS);
   }
 
@@ -60,7 +64,7 @@ export class RouteRegistry {
     // its request, so a build is never shared in flight); the newest stamp's table is kept.
     let table: RouteTable;
     try {
-      table = RouteTable.fromApis(await this.#repo.all(this.#onInvalid));
+      table = RouteTable.fromApis(await this.#repo.all(this.#onInvalid), this.#compile, this.#onInvalid);
     } catch (cause) {
       throw unavailable(cause);
     }
@@ -73,5 +77,5 @@ export class RouteRegistry {
 }
 
 function unavailable(cause: unknown): GatewayError {
-  return new GatewayError(ErrorCode.Rejected, 503, "The gateway's definition store is unavailable", { cause });
+  return new GatewayError("definition_store_unavailable", undefined, { cause });
 }

@@ -9,15 +9,10 @@
  * the request is forwarded. A base API with `info.versioning` hands the request to the version the
  * client asks for (by header, query parameter or first URL segment), or to the default version.
  */
-import type { ApiKind, StoredApi } from "../definitions/repository.ts";
-import type { McpDefinition, Operation } from "../definitions/schema.ts";
-import { ErrorCode, GatewayError } from "../errors.ts";
-import { compileAuth, type AuthConfig } from "../auth/config.ts";
-import { compileOrigins, type OriginRule } from "../auth/origin.ts";
-import { compileCors, type CorsPolicy } from "../auth/cors.ts";
-import { DEFAULT_MAX_BODY_BYTES } from "../mcp/read-body.ts";
-import { definitionVisibility } from "../policy/evaluate.ts";
-import type { Visibility } from "../policy/types.ts";
+import type { StoredApi } from "../definitions/repository.ts";
+import { DefinitionError, type McpDefinition } from "../definitions/schema.ts";
+import { GatewayError } from "../errors.ts";
+import { type ApiKind, DEFINITION_PREFIX } from "../stores/layout.ts";
 
 /** How a base API picks a version (`x-tyk-api-gateway.info.versioning`), compiled. */
 export interface VersionRouting {
@@ -34,12 +29,11 @@ export interface VersionRouting {
   fallbackToDefault: boolean;
 }
 
-/** One API, compiled for the request path. */
-export interface ApiRoute {
+/** What routing knows of one API: where it listens and where its requests go. */
+export interface RouteBase {
   kind: ApiKind;
   id: string;
   name: string;
-  definition: McpDefinition;
   /** Listen path without its trailing slash (`""` for the root). */
   prefix: string;
   strip: boolean;
@@ -47,48 +41,21 @@ export interface ApiRoute {
   upstream: URL;
   /** The upstream URL's path without a trailing slash. */
   upstreamBasePath: string;
-  /** Request size limit in bytes (`middleware.global.requestSizeLimit`, else 1 MiB). */
-  maxBodyBytes: number;
-  /**
-   * Upstream timeouts (seconds) set by `middleware.operations.<operationId>.enforceTimeout`, by the
-   * HTTP method of the operation (`paths.*.<method>.operationId`).
-   */
-  operationTimeouts: ReadonlyMap<string, number>;
-  /** Per-primitive middleware, by type and name. */
-  primitives: {
-    tool: ReadonlyMap<string, Operation>;
-    resource: ReadonlyMap<string, Operation>;
-    prompt: ReadonlyMap<string, Operation>;
-  };
   versioning: VersionRouting | undefined;
-  /** The definition's own per-primitive allow/block rules, for every consumer. */
-  rules: Visibility;
-  /** How clients authenticate; `undefined` for an open API. */
-  auth: AuthConfig | undefined;
-  /** Origins allowed to call this API (`undefined`: same host, or loopback from loopback). */
-  origins: OriginRule | undefined;
-  /** What browsers are told (`middleware.global.cors`); `undefined`: CORS not enabled. */
-  cors: CorsPolicy | undefined;
   /** For a version listed in a base's version map: the base's id (a grant on it also gives access). */
   baseId: string | undefined;
-  /**
-   * An MCP proxy's transport endpoints as its OAS `paths` declare them (paths relative to the
-   * listen path), with the HTTP methods each offers; empty for a plain HTTP API.
-   */
-  transportPaths: readonly TransportPath[];
 }
 
-/** One path of an MCP proxy's `paths`, compiled: the methods its operations declare. */
-export interface TransportPath {
-  /** The path as written (`/mcp`, or a template such as `/{tenant}/mcp`). */
-  path: string;
-  /** For a templated path: matches the whole relative path, each `{name}` one segment. */
-  template: RegExp | undefined;
-  /** Upper case, in the order HTTP_METHODS lists them; always includes POST (the MCP transport). */
-  methods: readonly string[];
-  /** `methods` as an `Allow` header value. */
-  allow: string;
+/**
+ * One API, compiled for the request path: routing's part, and each step's own part, compiled by
+ * the step (`steps/step.ts`) and kept in the request path's order.
+ */
+export interface ApiRoute extends RouteBase {
+  readonly parts: readonly unknown[];
 }
+
+/** Compiles one stored definition into a route: its routing, then the steps' parts. */
+export type CompileRoute = (api: StoredApi) => ApiRoute;
 
 export interface RouteMatch {
   route: ApiRoute;
@@ -113,89 +80,6 @@ export function normaliseListenPath(value: string): string {
   return path;
 }
 
-const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
-/** One operation a definition's `paths` declare: its path, its HTTP method (upper case), itself. */
-interface DeclaredOperation {
-  path: string;
-  method: string;
-  operation: { operationId?: unknown };
-}
-
-/** Every operation object under `paths`, path by path, methods in the order of HTTP_METHODS. */
-function declaredOperations(definition: McpDefinition): DeclaredOperation[] {
-  const out: DeclaredOperation[] = [];
-  for (const [path, item] of Object.entries(definition.paths)) {
-    if (item === null || typeof item !== "object") continue;
-    for (const method of HTTP_METHODS) {
-      const operation = (item as Record<string, unknown>)[method];
-      if (operation !== null && typeof operation === "object") out.push({ path, method: method.toUpperCase(), operation });
-    }
-  }
-  return out;
-}
-
-function operationTimeouts(definition: McpDefinition): Map<string, number> {
-  const out = new Map<string, number>();
-  const operations = definition["x-tyk-api-gateway"].middleware?.operations;
-  if (!operations) return out;
-  for (const { method, operation } of declaredOperations(definition)) {
-    const operationId = operation.operationId;
-    if (typeof operationId !== "string") continue;
-    const timeout = operations[operationId]?.enforceTimeout;
-    if (timeout?.enabled && timeout.value > 0 && !out.has(method)) out.set(method, timeout.value);
-  }
-  return out;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/**
- * The transport paths an MCP proxy's OAS document declares. A `{name}` template stands for one
- * path segment; everything else matches literally (no pattern the definition's author writes is
- * run as a regular expression, so none can backtrack).
- */
-function transportPaths(api: StoredApi): TransportPath[] {
-  if (api.kind !== "mcp") return [];
-  const byPath = new Map<string, string[]>();
-  for (const { path, method } of declaredOperations(api.definition)) {
-    const methods = byPath.get(path);
-    if (methods) methods.push(method);
-    else byPath.set(path, [method]);
-  }
-  return [...byPath].map(([path, methods]) => {
-    if (!methods.includes("POST")) methods.unshift("POST");
-    const template = path.includes("{")
-      ? new RegExp(
-          `^${path
-            .split(/\{[^/{}]*\}/)
-            .map(escapeRegExp)
-            .join("[^/]+")}$`,
-        )
-      : undefined;
-    return { path, template, methods, allow: methods.join(", ") };
-  });
-}
-
-/**
- * The declared path of an MCP proxy that `relativePath` (the request path below its listen path)
- * falls on, or `undefined` when its `paths` do not declare it. A literal path wins over a template.
- */
-export function transportPath(route: ApiRoute, relativePath: string): TransportPath | undefined {
-  const path = relativePath === "" ? "/" : relativePath;
-  let templated: TransportPath | undefined;
-  for (const entry of route.transportPaths) {
-    if (entry.template === undefined) {
-      if (entry.path === path) return entry;
-    } else if (templated === undefined && entry.template.test(path)) {
-      templated = entry;
-    }
-  }
-  return templated;
-}
-
 /** The request path below the matched API's listen path (what its OAS `paths` are written against). */
 export function relativePath(match: RouteMatch): string {
   const { route, forwardPath } = match;
@@ -217,39 +101,26 @@ function versionRouting(definition: McpDefinition): VersionRouting | undefined {
   };
 }
 
-/** Compiles one stored definition into a route. */
-export function compileRoute(api: StoredApi): ApiRoute {
-  const { definition } = api;
-  const tyk = definition["x-tyk-api-gateway"];
+/** Routing's part of one stored definition. */
+export function routeBase(api: StoredApi): RouteBase {
+  const tyk = api.definition["x-tyk-api-gateway"];
   const upstream = new URL(tyk.upstream.url);
-  const sizeLimit = tyk.middleware?.global?.requestSizeLimit;
-  const primitives = {
-    tool: new Map(Object.entries(tyk.middleware?.mcpTools ?? {})),
-    resource: new Map(Object.entries(tyk.middleware?.mcpResources ?? {})),
-    prompt: new Map(Object.entries(tyk.middleware?.mcpPrompts ?? {})),
-  };
   return {
     kind: api.kind,
     id: api.id,
     name: tyk.info.name,
-    definition,
     prefix: normaliseListenPath(tyk.server.listenPath.value),
     strip: tyk.server.listenPath.strip ?? false,
     active: tyk.info.state.active,
     upstream,
     upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
-    maxBodyBytes: sizeLimit?.enabled && sizeLimit.value > 0 ? sizeLimit.value : DEFAULT_MAX_BODY_BYTES,
-    operationTimeouts: operationTimeouts(definition),
-    primitives,
-    versioning: versionRouting(definition),
-    rules: definitionVisibility(primitives),
-    auth: compileAuth(definition),
-    origins: compileOrigins(definition),
-    cors: compileCors(definition, api.kind),
+    versioning: versionRouting(api.definition),
     baseId: undefined,
-    transportPaths: transportPaths(api),
   };
 }
+
+/** A route with routing's part only (no step parts): for tables used to match paths alone. */
+export const routeOnly: CompileRoute = (api) => ({ ...routeBase(api), parts: [] });
 
 function isUnder(path: string, prefix: string): boolean {
   return prefix === "" || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 0x2f);
@@ -276,8 +147,26 @@ export class RouteTable {
     this.#byId = new Map(routes.map((r) => [r.id, r]));
   }
 
-  static fromApis(apis: readonly StoredApi[]): RouteTable {
-    return new RouteTable(apis.map(compileRoute));
+  /**
+   * The table of `apis`, each compiled by `compile`. A definition that cannot be compiled (a
+   * `DefinitionError`: settings that pass the schema but cannot work) is left out and reported to
+   * `onInvalid`, so one bad definition cannot take every proxy down.
+   */
+  static fromApis(
+    apis: readonly StoredApi[],
+    compile: CompileRoute = routeOnly,
+    onInvalid: (id: string, issues: string[]) => void = () => {},
+  ): RouteTable {
+    const routes: ApiRoute[] = [];
+    for (const api of apis) {
+      try {
+        routes.push(compile(api));
+      } catch (error) {
+        if (!(error instanceof DefinitionError)) throw error;
+        onInvalid(`${DEFINITION_PREFIX[api.kind]}${api.id}`, [error.message]);
+      }
+    }
+    return new RouteTable(routes);
   }
 
   /** A route by API id (active or not). */
@@ -288,7 +177,8 @@ export class RouteTable {
   /**
    * The active route for a request path, or `undefined`.
    *
-   * @throws GatewayError 403 (-32000) when a versioned API is asked for a version it does not have
+   * @throws GatewayError `version_not_found` or `version_unavailable` when a versioned API is asked
+   *   for a version it does not have, or one that is inactive
    */
   match(path: string, request: RequestView = NO_REQUEST): RouteMatch | undefined {
     for (const route of this.routes) {
@@ -319,13 +209,13 @@ export class RouteTable {
     let name = asked === undefined || asked === "" ? v.defaultName : asked;
     if (name !== v.selfName && !v.versions.has(name)) {
       if (!v.fallbackToDefault) {
-        throw new GatewayError(ErrorCode.Rejected, 403, `This API version does not seem to exist: "${name}"`);
+        throw new GatewayError("version_not_found", `This API version does not seem to exist: "${name}"`);
       }
       name = v.defaultName;
     }
     const target = name === v.selfName ? base : this.#byId.get(v.versions.get(name)!);
     if (!target?.active) {
-      throw new GatewayError(ErrorCode.Rejected, 403, `This API version is not available: "${name}"`);
+      throw new GatewayError("version_unavailable", `This API version is not available: "${name}"`);
     }
     if (target === base) return { ...forwardTo(base, remainder, path), ...extra };
     // The child serves the rest of the base's path, under its own strip setting.

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { Hono } from "hono";
 import { adminAuth, matchesSecret } from "../../src/admin/auth.ts";
-import { adminSettings, isAdminRequest, reservedPaths } from "../../src/admin/admin.ts";
+import { isAdminRequest, reservedPaths } from "../../src/admin/admin.ts";
+import { readOptions } from "../../src/options.ts";
 
 describe("secrets", () => {
   test("only an exact match passes", async () => {
@@ -25,7 +26,7 @@ describe("secrets", () => {
 });
 
 describe("admin settings", () => {
-  const env = (vars: Record<string, string>) => adminSettings((n) => vars[n]);
+  const env = (vars: Record<string, string>) => readOptions((n) => vars[n]).admin;
   test("on by default, off with ADMIN_API=off", () => {
     expect(env({}).enabled).toBe(true);
     expect(env({ ADMIN_API: "off" }).enabled).toBe(false);

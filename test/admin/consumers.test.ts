@@ -8,7 +8,8 @@ import { ConsumerService, type CreatedKey } from "../../src/admin/consumers.ts";
 import { Mutex } from "../../src/admin/mutex.ts";
 import { DefinitionRepository } from "../../src/definitions/repository.ts";
 import { validateDefinition } from "../../src/definitions/schema.ts";
-import { hashKey, POLICIES_VERSION_KEY } from "../../src/policy/store.ts";
+import { hashKey } from "../../src/auth/api-keys.ts";
+import { POLICIES_VERSION_KEY } from "../../src/stores/layout.ts";
 import { MemoryStore } from "../../src/stores/memory.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { compileAuth, credentialFrom, type AuthConfig } from "../../src/auth/config.ts";
-import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
+import { DefinitionError, validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { MCP_POST_HEADERS, ping } from "../helpers/mcp.ts";
 
@@ -123,14 +123,14 @@ describe("authentication on", () => {
     });
     expect(auth.schemes).toHaveLength(1);
     expect(auth.schemes[0]).toMatchObject({ kind: "jwt", name: "jwt", header: "Authorization", oauth: false });
-    expect(auth.schemes[0]!.kind === "jwt" && auth.schemes[0]!.settings.signingMethod).toBe("rsa");
+    expect(auth.schemes[0]!.kind === "jwt" && typeof auth.schemes[0]!.verifier.verify).toBe("function");
     expect(auth.prm).toBeUndefined();
   });
 
   test("a Tyk entry with JWT settings is a JWT even when the OpenAPI side says apiKey", () => {
     const auth = compiled({
       oas: { k: { type: "apiKey", in: "header", name: "X-Token" } },
-      authentication: { enabled: true, securitySchemes: { k: { enabled: true, source: "c2VjcmV0" } } },
+      authentication: { enabled: true, securitySchemes: { k: { enabled: true, source: "c2VjcmV0", signingMethod: "hmac" } } },
     });
     expect(auth.schemes[0]).toMatchObject({ kind: "jwt", header: "X-Token" });
   });
@@ -160,14 +160,14 @@ describe("authentication on", () => {
     });
     expect(auth.schemes).toHaveLength(1);
     expect(auth.schemes[0]).toMatchObject({ kind: "jwt", name: "oauth", header: "Authorization", oauth: true });
-    expect(auth.prm).toMatchObject(prm);
+    expect(auth.prm?.config).toMatchObject(prm);
     expect([...auth.credentialHeaders]).toEqual(["authorization"]);
   });
 
   test("oauth2 is OAuth even without PRM; a bearer JWT becomes OAuth once PRM is on", () => {
     const oauth = compiled({
       oas: { o: { type: "oauth2" } },
-      authentication: { enabled: true, securitySchemes: { o: { enabled: true } } },
+      authentication: { enabled: true, securitySchemes: { o: { enabled: true, jwksURIs: [{ url: "https://idp.example/jwks" }] } } },
     });
     expect(oauth.schemes[0]).toMatchObject({ kind: "jwt", oauth: true });
     expect(oauth.prm).toBeUndefined();
@@ -175,7 +175,7 @@ describe("authentication on", () => {
       oas: { j: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
       authentication: {
         enabled: true,
-        securitySchemes: { j: { enabled: true } },
+        securitySchemes: { j: { enabled: true, jwksURIs: [{ url: "https://idp.example/jwks" }] } },
         protectedResourceMetadata: { enabled: true, authorizationServers: ["https://idp.example"] },
       },
     });
@@ -185,9 +185,24 @@ describe("authentication on", () => {
   test("openIdConnect is OAuth too", () => {
     const auth = compiled({
       oas: { oidc: { type: "openIdConnect", openIdConnectUrl: "https://idp.example/.well-known/openid-configuration" } },
-      authentication: { enabled: true, securitySchemes: { oidc: { enabled: true } } },
+      authentication: { enabled: true, securitySchemes: { oidc: { enabled: true, jwksURIs: [{ url: "https://idp.example/jwks" }] } } },
     });
     expect(auth.schemes[0]).toMatchObject({ kind: "jwt", oauth: true, header: "Authorization" });
+  });
+
+  test("a JWT scheme whose settings cannot work is refused when compiled, naming the scheme and the field", () => {
+    const refused = (scheme: Record<string, unknown>) => () =>
+      compileAuth(
+        definition({
+          oas: { jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+          authentication: { enabled: true, securitySchemes: { jwt: { enabled: true, ...scheme } } },
+        }),
+      );
+    const field = "x-tyk-api-gateway.server.authentication.securitySchemes.jwt";
+    expect(refused({})).toThrow(new DefinitionError(field, "a JWT scheme needs source or jwksURIs"));
+    expect(refused({ source: "c2VjcmV0" })).toThrow(/securitySchemes\.jwt: source is not a public key/);
+    expect(refused({ source: "c2VjcmV0", signingMethod: "hs256" })).toThrow(/securitySchemes\.jwt: signingMethod "hs256" is not supported/);
+    expect(refused({ jwksURIs: [{ url: "https://idp.example/jwks", cacheTimeout: -1 }] })).toThrow(/cacheTimeout/);
   });
 
   test("PRM switched off is no PRM", () => {
@@ -204,7 +219,14 @@ describe("authentication on", () => {
         jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         tok: { type: "apiKey", in: "header" },
       },
-      authentication: { enabled: true, securitySchemes: { key: { enabled: true }, jwt: { enabled: true }, tok: { enabled: true } } },
+      authentication: {
+        enabled: true,
+        securitySchemes: {
+          key: { enabled: true },
+          jwt: { enabled: true, jwksURIs: [{ url: "https://idp.example/jwks" }] },
+          tok: { enabled: true },
+        },
+      },
     });
     expect(auth.schemes.map((s) => [s.name, s.kind, s.header])).toEqual([
       ["key", "token", "X-Api-Key"],
@@ -226,7 +248,13 @@ describe("client certificates (mTLS)", () => {
 
   test("with authentication off, certificates alone still make a config, with no schemes", () => {
     const auth = compiled({ clientCertificates: { enabled: true } });
-    expect(auth).toEqual({ schemes: [], prm: undefined, credentialHeaders: new Set(), clientCertificates: { allowlist: [] } });
+    expect(auth).toEqual({
+      required: false,
+      schemes: [],
+      prm: undefined,
+      credentialHeaders: new Set(),
+      clientCertificates: { allowlist: [] },
+    });
   });
 
   test("certificates switched off are none", () => {

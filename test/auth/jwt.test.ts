@@ -15,7 +15,7 @@ import {
   type JWTPayload,
 } from "jose";
 import { createJwtVerifier, type JwtResult, type JwtScheme, type JwtVerifierOptions } from "../../src/auth/jwt.ts";
-import { decodeSource } from "../../src/auth/keys.ts";
+import { decodeSource } from "../../src/auth/jwt-source.ts";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const now = () => Math.floor(Date.now() / 1000);

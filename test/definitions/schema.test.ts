@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { validateDefinition } from "../../src/definitions/schema.ts";
 import { seedDirEntries } from "../../src/adapters/node/seed-dir.ts";
-import { policySeedEntries, seedEntries } from "../../src/definitions/seed.ts";
+import { policySeedEntries, seedEntries } from "../../src/admin/seed.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { root } from "../helpers/processes.ts";
 

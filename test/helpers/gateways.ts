@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { WorkersKvStore, type KvNamespaceLike } from "../../src/adapters/workers/kv-store.ts";
-import { seedEntries } from "../../src/definitions/seed.ts";
+import { seedEntries } from "../../src/admin/seed.ts";
 import type { KeyValueStore } from "../../src/stores/types.ts";
 import { binPath, freePort, kill, root, spawnWithPort, writeDefinitions, type Running } from "./processes.ts";
 

@@ -4,7 +4,7 @@
  * compiling patterns; and the helpers the request path uses (appliedPolicies, isExpired).
  */
 import { describe, expect, test } from "vitest";
-import type { ApiKind } from "../../src/definitions/repository.ts";
+import type { ApiKind } from "../../src/stores/layout.ts";
 import { appliedPolicies, checkKeySession, checkPolicy, isExpired, type KeySession } from "../../src/policy/model.ts";
 
 const MCP = "weather-mcp";

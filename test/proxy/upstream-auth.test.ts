@@ -7,7 +7,18 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { ErrorCode, GatewayError } from "../../src/errors.ts";
-import { applyUpstreamAuth, resolveSecrets, type SecretSource } from "../../src/proxy/upstream-auth.ts";
+import {
+  applyUpstreamAuth as applyCompiled,
+  compileUpstreamAuth,
+  resolveSecrets,
+  type SecretSource,
+} from "../../src/proxy/upstream-auth.ts";
+
+/** A definition's upstream credential, compiled as the forward step compiles it, applied to `headers`. */
+async function applyUpstreamAuth(headers: Headers, definition: McpDefinition, secrets: SecretSource, fetchFn: typeof fetch): Promise<void> {
+  const auth = compileUpstreamAuth(definition);
+  if (auth) await applyCompiled(headers, auth, secrets, fetchFn);
+}
 import { mcpDefinition } from "../helpers/definitions.ts";
 
 const SECRETS: Record<string, string> = {

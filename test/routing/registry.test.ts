@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { APIS_VERSION_KEY, DefinitionRepository } from "../../src/definitions/repository.ts";
+import { DefinitionRepository } from "../../src/definitions/repository.ts";
+import { APIS_VERSION_KEY } from "../../src/stores/layout.ts";
 import { validateDefinition } from "../../src/definitions/schema.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { RouteRegistry } from "../../src/routing/registry.ts";

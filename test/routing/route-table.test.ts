@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { validateDefinition } from "../../src/definitions/schema.ts";
-import { normaliseListenPath, relativePath, RouteTable, transportPath, upstreamUrl, type ApiRoute } from "../../src/routing/route-table.ts";
+import { normaliseListenPath, relativePath, RouteTable, upstreamUrl } from "../../src/routing/route-table.ts";
 import { mcpDefinition, type DefinitionOptions } from "../helpers/definitions.ts";
 
 function table(...defs: DefinitionOptions[]) {
@@ -66,89 +66,6 @@ describe("routing by listen path", () => {
     expect(r.match("/a/mcp")?.route.id).toBe("a");
     expect(r.match("/mcp")?.route.id).toBe("root");
     expect(upstreamUrl(r.match("/mcp")!, "")).toBe("http://r:1/mcp");
-  });
-
-  test("the request size limit comes from middleware.global.requestSizeLimit, else 1 MiB", () => {
-    const r = table(
-      { id: "s", listenPath: "/s/", upstream: "http://s:1", middleware: { global: { requestSizeLimit: { enabled: true, value: 100 } } } },
-      { id: "d", listenPath: "/d/", upstream: "http://d:1" },
-    );
-    expect(r.match("/s/mcp")?.route.maxBodyBytes).toBe(100);
-    expect(r.match("/d/mcp")?.route.maxBodyBytes).toBe(1024 * 1024);
-  });
-
-  test("operation timeouts are keyed by the HTTP method of their operationId", () => {
-    const r = table({
-      id: "t",
-      listenPath: "/t/",
-      upstream: "http://t:1",
-      middleware: {
-        operations: {
-          mcpTransportPost: { enforceTimeout: { enabled: true, value: 12 } },
-          mcpSSEGet: { enforceTimeout: { enabled: false, value: 99 } },
-        },
-      },
-    });
-    const route = r.match("/t/mcp")!.route;
-    expect(route.operationTimeouts.get("POST")).toBe(12);
-    expect(route.operationTimeouts.has("GET")).toBe(false);
-  });
-});
-
-describe("transport methods (the OAS paths an MCP proxy declares)", () => {
-  const transportMethods = (route: ApiRoute, path: string) => transportPath(route, path)?.methods;
-  const op = { responses: { "200": { description: "x" } } };
-  function routeWith(paths: Record<string, unknown>, strip = true, kind: "mcp" | "oas" = "mcp") {
-    const d = mcpDefinition({ id: "m", listenPath: "/m/", upstream: "http://m:1", strip }) as any;
-    d.paths = paths;
-    const r = validateDefinition(d);
-    if (!r.ok) throw new Error(r.issues.join("; "));
-    return RouteTable.fromApis([{ kind, id: "m", definition: r.definition }]);
-  }
-
-  test("a declared path offers its operations' methods, POST always among them, in a fixed order", () => {
-    const t = routeWith({ "/mcp": { delete: op, get: op, post: op }, "/sse": { get: op }, "/empty": {} });
-    const route = t.match("/m/mcp")!.route;
-    expect(transportMethods(route, "/mcp")).toEqual(["GET", "POST", "DELETE"]);
-    expect(transportMethods(route, "/sse")).toEqual(["POST", "GET"]);
-    // A path item with no operation declares nothing.
-    expect(transportMethods(route, "/empty")).toBeUndefined();
-    expect(transportMethods(route, "/other")).toBeUndefined();
-    expect(transportMethods(route, "/mcp/")).toBeUndefined();
-  });
-
-  test("the request path is taken below the listen path, with or without strip", () => {
-    for (const strip of [true, false]) {
-      const t = routeWith({ "/mcp": { post: op } }, strip);
-      const match = t.match("/m/mcp")!;
-      expect(relativePath(match)).toBe("/mcp");
-      expect(transportMethods(match.route, relativePath(match))).toEqual(["POST"]);
-      expect(relativePath(t.match("/m")!)).toBe("");
-    }
-    // The listen path itself is the path "/".
-    const root = routeWith({ "/": { post: op, get: op } });
-    expect(transportMethods(root.match("/m")!.route, "")).toEqual(["GET", "POST"]);
-  });
-
-  test("a {template} stands for one segment; the rest of the path matches literally, never as a pattern", () => {
-    const t = routeWith({ "/{tenant}/mcp": { post: op, get: op }, "/a.b/{x}": { post: op }, "/(x+)+y": { post: op, delete: op } });
-    const route = t.match("/m/x")!.route;
-    expect(transportMethods(route, "/acme/mcp")).toEqual(["GET", "POST"]);
-    expect(transportMethods(route, "/acme/corp/mcp")).toBeUndefined();
-    expect(transportMethods(route, "/a.b/1")).toEqual(["POST"]);
-    expect(transportMethods(route, "/aXb/1")).toBeUndefined();
-    expect(transportMethods(route, "/(x+)+y")).toEqual(["POST", "DELETE"]);
-    expect(transportMethods(route, "/xxxxy")).toBeUndefined();
-  });
-
-  test("a literal path wins over a template that also matches", () => {
-    const t = routeWith({ "/{any}": { post: op }, "/mcp": { post: op, get: op } });
-    expect(transportMethods(t.match("/m/mcp")!.route, "/mcp")).toEqual(["GET", "POST"]);
-  });
-
-  test("a plain HTTP API declares no transport", () => {
-    const t = routeWith({ "/mcp": { post: op } }, true, "oas");
-    expect(t.match("/m/mcp")!.route.transportPaths).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { policySeedEntries, seededKinds, seedEntries, type SeedEntry } from "../../definitions/seed.ts";
+import { policySeedEntries, seededKinds, seedEntries, type SeedEntry } from "../../admin/seed.ts";
 import type { KeyValueStore } from "../../stores/types.ts";
 
 async function readDocuments(dir: string): Promise<[string, unknown][]> {

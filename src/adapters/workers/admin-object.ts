@@ -5,7 +5,8 @@
  * concurrent one. It writes to the same KV namespace the gateway reads, through an
  * {@link OverlayStore} that remembers its own writes while KV propagates them.
  */
-import { adminFor, adminSettings, type Admin } from "../../admin/admin.ts";
+import { type Admin, adminFor } from "../../admin/admin.ts";
+import { readOptions } from "../../options.ts";
 import { OverlayStore } from "../../stores/overlay.ts";
 import { WorkersKvStore, type KvNamespaceLike } from "./kv-store.ts";
 
@@ -21,8 +22,9 @@ export class AdminObject {
   readonly #admin: Admin;
 
   constructor(_state: unknown, env: AdminObjectEnv) {
-    const settings = adminSettings((name) => (env as unknown as Record<string, string | undefined>)[name]);
-    this.#admin = adminFor(new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)), settings);
+    // The Worker checked the same options before sending any request here.
+    const options = readOptions((name) => (env as unknown as Record<string, unknown>)[name]);
+    this.#admin = adminFor(new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)), options.admin);
   }
 
   fetch(request: Request): Promise<Response> {

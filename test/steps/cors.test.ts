@@ -1,11 +1,12 @@
 /**
- * CORS (src/auth/cors.ts, wired in src/gateway.ts): the policy compiled from
+ * CORS (src/http/cors.ts, wired in src/gateway.ts): the policy compiled from
  * `middleware.global.cors`, the gateway's own answer to a preflight (before authentication), and
  * the labels on every other answer to an allowed origin, errors included, in place of the
  * upstream's own. Through the composed app with a memory store and a recording fetch.
  */
 import { describe, expect, test } from "vitest";
-import { compileCors, isPreflight, preflightResponse, withCors } from "../../src/auth/cors.ts";
+import { isPreflight, preflightResponse, withCors } from "../../src/http/cors.ts";
+import { compileCors } from "../../src/steps/cors.ts";
 import { DefinitionRepository } from "../../src/definitions/repository.ts";
 import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { createGateway } from "../../src/gateway.ts";

@@ -15,15 +15,18 @@
  * - Redirects are not followed: a 3xx goes back to the client as the upstream sent it.
  */
 import type { ClientAddress, GatewayContext, RequestState } from "../context.ts";
-import { ErrorCode, errorBody, errors, GatewayError } from "../errors.ts";
-import { guardSseStream } from "../mcp/sse-guard.ts";
-import { upstreamUrl } from "../routing/route-table.ts";
-import type { ApiRoute } from "../routing/route-table.ts";
-import type { McpMessage } from "../mcp/jsonrpc.ts";
+import { declaredOperations } from "../definitions/operations.ts";
+import type { McpDefinition, Operation } from "../definitions/schema.ts";
+import { errorBody, GatewayError } from "../errors.ts";
+import { forClient, mediaType, type UpstreamHeaders, upstreamRequestHeaders } from "../http/headers.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
-import { forClient, upstreamRequestHeaders, type UpstreamHeaders } from "./headers.ts";
-import { UpstreamDeadline } from "./deadline.ts";
-import { applyUpstreamAuth, type SecretSource } from "./upstream-auth.ts";
+import type { McpMessage, PrimitiveType } from "../mcp/jsonrpc.ts";
+import { guardSseStream } from "../mcp/sse-guard.ts";
+import { UpstreamDeadline } from "../proxy/deadline.ts";
+import { applyUpstreamAuth, compileUpstreamAuth, type SecretSource, type UpstreamAuth } from "../proxy/upstream-auth.ts";
+import type { ApiKind } from "../stores/layout.ts";
+import { upstreamUrl } from "../routing/route-table.ts";
+import type { Step } from "./step.ts";
 
 export interface ForwardOptions {
   /** The fetch used to reach upstreams (default: the global fetch). */
@@ -32,8 +35,8 @@ export interface ForwardOptions {
   clientAddress?: ClientAddress;
   /** Upstream timeout in seconds when the definition sets none (default 30). */
   defaultTimeoutSeconds?: number;
-  /** Called with upstream failures, for logs. */
-  onUpstreamError?: (error: unknown, route: ApiRoute) => void;
+  /** Called with upstream failures, for logs (`apiId`: the API whose upstream failed). */
+  onUpstreamError?: (error: unknown, apiId: string) => void;
   /** Secrets named by `$secret_env.NAME` in upstream credentials (default: none). */
   secrets?: SecretSource;
   /**
@@ -57,13 +60,64 @@ export const SSE_OPENING_COMMENT = ": stream open\n\n";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 30;
 
-/** The timeout (seconds) for a request: the primitive's, then the operation's, then the default. */
-export function timeoutFor(route: ApiRoute, mcp: McpMessage | undefined, method: string, fallback: number): number {
-  if (mcp && mcp.primitiveType !== "") {
-    const t = route.primitives[mcp.primitiveType].get(mcp.primitiveName)?.enforceTimeout;
-    if (t?.enabled && t.value > 0) return t.value;
+/** What the forward step needs of an API, compiled. */
+export interface ForwardPart {
+  kind: ApiKind;
+  /**
+   * Upstream timeouts (seconds) set by `middleware.operations.<operationId>.enforceTimeout`, by the
+   * HTTP method of the operation (`paths.*.<method>.operationId`).
+   */
+  operationTimeouts: ReadonlyMap<string, number>;
+  /** Per-primitive timeouts (`mcpTools/mcpResources/mcpPrompts.<name>.enforceTimeout`), by type and name. */
+  primitiveTimeouts: Readonly<Record<PrimitiveType, ReadonlyMap<string, number>>>;
+  /** The upstream's own credential and header transforms, `undefined` when there are none. */
+  upstreamAuth: UpstreamAuth | undefined;
+}
+
+function operationTimeouts(definition: McpDefinition): Map<string, number> {
+  const out = new Map<string, number>();
+  const operations = definition["x-tyk-api-gateway"].middleware?.operations;
+  if (!operations) return out;
+  for (const { method, operation } of declaredOperations(definition)) {
+    const operationId = operation.operationId;
+    if (typeof operationId !== "string") continue;
+    const timeout = operations[operationId]?.enforceTimeout;
+    if (timeout?.enabled && timeout.value > 0 && !out.has(method)) out.set(method, timeout.value);
   }
-  return route.operationTimeouts.get(method) ?? fallback;
+  return out;
+}
+
+function primitiveTimeouts(entries: Record<string, Operation> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, operation] of Object.entries(entries ?? {})) {
+    const timeout = operation.enforceTimeout;
+    if (timeout?.enabled && timeout.value > 0) out.set(name, timeout.value);
+  }
+  return out;
+}
+
+/** The forward step's part of a definition. */
+export function compileForward(definition: McpDefinition, kind: ApiKind): ForwardPart {
+  const middleware = definition["x-tyk-api-gateway"].middleware;
+  return {
+    kind,
+    operationTimeouts: operationTimeouts(definition),
+    primitiveTimeouts: {
+      tool: primitiveTimeouts(middleware?.mcpTools),
+      resource: primitiveTimeouts(middleware?.mcpResources),
+      prompt: primitiveTimeouts(middleware?.mcpPrompts),
+    },
+    upstreamAuth: compileUpstreamAuth(definition),
+  };
+}
+
+/** The timeout (seconds) for a request: the primitive's, then the operation's, then the default. */
+export function timeoutFor(part: ForwardPart, mcp: McpMessage | undefined, method: string, fallback: number): number {
+  if (mcp && mcp.primitiveType !== "") {
+    const timeout = part.primitiveTimeouts[mcp.primitiveType].get(mcp.primitiveName);
+    if (timeout !== undefined) return timeout;
+  }
+  return part.operationTimeouts.get(method) ?? fallback;
 }
 
 /** The header names never forwarded for this request: the credential headers, a version header. */
@@ -72,32 +126,27 @@ function dropped(credentialHeaders: ReadonlySet<string> | undefined, versionHead
   return new Set([...(credentialHeaders ?? []), versionHeader]);
 }
 
-function needsUpstreamAuth(definition: ApiRoute["definition"]): boolean {
-  const tyk = definition["x-tyk-api-gateway"];
-  return tyk.upstream.authentication?.enabled === true || tyk.middleware?.global?.transformRequestHeaders?.enabled === true;
-}
-
 function isJsonRpcBody(contentType: string | null): boolean {
-  if (!contentType) return false;
-  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === "application/json" || type === "text/event-stream";
 }
 
-/** The forward step, the last of the request path: the upstream's answer, for the client. */
-export type Forward = (c: GatewayContext, state: RequestState) => Promise<Response>;
-
-export function forwarder(options: ForwardOptions = {}): Forward {
+/**
+ * The forward step, the last of the request path: sets `state.response` to the upstream's answer,
+ * for the client.
+ */
+export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
   const fetchUpstream = options.fetch ?? ((input, init) => fetch(input, init));
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
-  const onUpstreamError = options.onUpstreamError ?? ((error, route) => console.warn(`upstream ${route.id}:`, error));
+  const onUpstreamError = options.onUpstreamError ?? ((error, apiId) => console.warn(`upstream of ${apiId}:`, error));
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
   const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
 
-  return async function forwardToUpstream(c: GatewayContext, state: RequestState): Promise<Response> {
+  async function forwardToUpstream(c: GatewayContext, state: RequestState, part: ForwardPart): Promise<void> {
     const match = state.match;
-    const { route } = match;
+    const apiId = match.route.id;
     const request = c.req.raw;
     const mcp = state.mcp;
     const requestUrl = request.url;
@@ -114,24 +163,24 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       dropped(state.credentialHeaders, match.dropHeader),
       // A plain HTTP API keeps the client's own credentials unless the gateway consumed them (the
       // credential headers above); an MCP upstream never sees them.
-      route.kind === "oas",
+      part.kind === "oas",
     );
     let headers: UpstreamHeaders | Headers = upstreamHeaders;
-    if (needsUpstreamAuth(route.definition)) {
+    if (part.upstreamAuth !== undefined) {
       headers = new Headers(upstreamHeaders);
-      await applyUpstreamAuth(headers, route.definition, secrets, fetchUpstream);
+      await applyUpstreamAuth(headers, part.upstreamAuth, secrets, fetchUpstream);
     }
 
     const method = state.method;
-    const seconds = timeoutFor(route, mcp, method, fallbackTimeout);
+    const seconds = timeoutFor(part, mcp, method, fallbackTimeout);
     // Ends the upstream request early: past the timeout (until the response head arrives), or once
     // the client has gone.
     const deadline = new UpstreamDeadline(request, seconds * 1000, deadlineOptions);
 
-    // The exact bytes readMessage read and checked; a plain HTTP API's body streams as it comes. An
-    // MCP upstream gets no body on anything but a (checked) POST.
+    // The exact bytes `read` read and checked; a plain HTTP API's body streams as it comes. An MCP
+    // upstream gets no body on anything but a (checked) POST.
     let body: BodyInit | null = state.body ?? null;
-    if (body === null && route.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
+    if (body === null && part.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
 
     let response: Response;
     try {
@@ -141,10 +190,10 @@ export function forwarder(options: ForwardOptions = {}): Forward {
       response = await fetchUpstream(target, init);
     } catch (cause) {
       deadline.settle();
-      if (deadline.timedOut) throw errors.upstreamTimeout(seconds);
-      if (deadline.clientGone) throw new GatewayError(ErrorCode.Rejected, 499, "Client closed the request", { cause });
-      onUpstreamError(cause, route);
-      throw errors.upstreamUnavailable(undefined, cause);
+      if (deadline.timedOut) throw new GatewayError("upstream_timeout", `Upstream MCP server did not answer within ${seconds}s`);
+      if (deadline.clientGone) throw new GatewayError("client_closed", undefined, { cause });
+      onUpstreamError(cause, apiId);
+      throw new GatewayError("upstream_unreachable", undefined, { cause });
     }
     // Each read of a response's `headers` or `body` is a call into the runtime: read them once.
     let answerHeaders = response.headers;
@@ -155,8 +204,8 @@ export function forwarder(options: ForwardOptions = {}): Forward {
 
     if (response.status >= 500 && !isJsonRpcBody(contentType)) {
       await response.body?.cancel().catch(() => {});
-      onUpstreamError(new Error(`HTTP ${response.status}`), route);
-      throw new GatewayError(ErrorCode.UpstreamError, 502, `Upstream MCP server failed with HTTP ${response.status}`);
+      onUpstreamError(new Error(`HTTP ${response.status}`), apiId);
+      throw new GatewayError("upstream_failed", `Upstream MCP server failed with HTTP ${response.status}`);
     }
 
     const visibility = state.visibility;
@@ -168,18 +217,21 @@ export function forwarder(options: ForwardOptions = {}): Forward {
     const upstreamBody = response.body;
     let responseBody = upstreamBody;
     if (responseBody && isSse) {
-      const answersRequest = mcp?.kind === "request";
-      const errorEvent = answersRequest
-        ? errorBody(new GatewayError(ErrorCode.UpstreamError, 502, "Upstream MCP server closed the stream unexpectedly"), mcp.id)
-        : undefined;
+      const errorEvent = mcp?.kind === "request" ? errorBody(new GatewayError("upstream_stream_broken"), mcp.id) : undefined;
       // A read that fails because the client went away (its abort cancels the upstream) is no
       // upstream failure: nothing to log.
       const onStreamError = (error: unknown) => {
-        if (!request.signal.aborted) onUpstreamError(error, route);
+        if (!request.signal.aborted) onUpstreamError(error, apiId);
       };
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
     }
     // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
-    return forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);
+    state.response = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);
+  }
+
+  return {
+    name: "forward",
+    compile: (api) => compileForward(api.definition, api.kind),
+    run: forwardToUpstream,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * CORS for an API that enables `middleware.global.cors` (Tyk's fields: `allowedOrigins`,
  * `allowedMethods`, `allowedHeaders`, `exposedHeaders`, `allowCredentials`, `maxAge`,
- * `optionsPassthrough`), so that a browser-based MCP client can use it. Pure.
+ * `optionsPassthrough`), so that a browser-based MCP client can use it. Pure: the policy, the
+ * preflight answer and the labels. The `cors` step (`steps/cors.ts`) applies them.
  *
- * - Which origins may call is the Origin check's rule (`origin.ts`), applied first: an origin that
+ * - Which origins may call is the Origin check's rule (`origins.ts`), applied first: an origin that
  *   may not call gets 403 and no CORS headers.
  * - The gateway answers a browser's preflight (`OPTIONS` with `Origin` and
  *   `Access-Control-Request-Method`) itself with 204, before authentication: a preflight carries
@@ -20,14 +21,21 @@
  *   `allowedMethods`, an MCP proxy allows its transport's methods (GET, POST, DELETE).
  *
  * Written here rather than with Hono's `cors` middleware: the policy is per API and read from the
- * store (live on the next request), it runs after the Origin check and before authentication
- * inside the one request handler, it must replace the upstream's own CORS headers, and a request
- * without `Origin` must not pay for it.
+ * store (live on the next request), it runs after the Origin check and before authentication, it
+ * must replace the upstream's own CORS headers, and a request without `Origin` must not pay for it.
  */
-import type { ApiKind } from "../definitions/repository.ts";
-import { HTTP_TOKEN, type McpDefinition } from "../definitions/schema.ts";
-import type { HeaderRecord } from "../proxy/headers.ts";
-import { compileOrigins } from "./origin.ts";
+import { appendVary, HTTP_TOKEN, type HeaderRecord } from "./headers.ts";
+
+/** Tyk's `middleware.global.cors` fields the policy is built from. */
+export interface CorsSettings {
+  allowedOrigins?: readonly string[] | undefined;
+  allowedMethods?: readonly string[] | undefined;
+  allowedHeaders?: readonly string[] | undefined;
+  exposedHeaders?: readonly string[] | undefined;
+  allowCredentials?: boolean | undefined;
+  maxAge?: number | undefined;
+  optionsPassthrough?: boolean | undefined;
+}
 
 export interface CorsPolicy {
   /** Answer `Access-Control-Allow-Origin: *` (any origin allowed, no credentials); else echo the origin. */
@@ -73,14 +81,14 @@ function joinNames(names: readonly string[]): string | undefined {
   return out.length ? out.join(", ") : undefined;
 }
 
-/** The definition's CORS policy, or `undefined` where CORS is not enabled. */
-export function compileCors(definition: McpDefinition, kind: ApiKind): CorsPolicy | undefined {
-  const cors = definition["x-tyk-api-gateway"].middleware?.global?.cors;
-  if (!cors?.enabled) return undefined;
-  const mcp = kind === "mcp";
+/**
+ * The CORS policy of an API that enables CORS.
+ *
+ * @param mcp whether the API is an MCP proxy (its transport's headers and methods are added)
+ * @param anyOrigin whether its Origin rule allows any origin (`allowedOrigins: ["*"]`)
+ */
+export function corsPolicy(cors: CorsSettings, mcp: boolean, anyOrigin: boolean): CorsPolicy {
   const credentials = cors.allowCredentials === true;
-  // The Origin check's own reading of `allowedOrigins`.
-  const anyOrigin = compileOrigins(definition)?.any === true;
   const methods = cors.allowedMethods?.length ? cors.allowedMethods.map((m) => m.toUpperCase()) : mcp ? MCP_METHODS : HTTP_METHODS;
   const headers = cors.allowedHeaders?.length ? [...cors.allowedHeaders, ...(mcp ? MCP_REQUEST_HEADERS : [])] : undefined;
   const exposed = [...(cors.exposedHeaders ?? []), ...(mcp ? MCP_RESPONSE_HEADERS : [])];
@@ -113,17 +121,6 @@ function requestedHeaders(value: string | undefined): string | undefined {
     names.push(name);
   }
   return joinNames(names);
-}
-
-function appendVary(headers: Headers, name: string): void {
-  const vary = headers.get("vary");
-  if (vary === null || vary.trim() === "") {
-    headers.set("vary", name);
-    return;
-  }
-  const listed = vary.split(",").map((v) => v.trim().toLowerCase());
-  if (listed.includes("*") || listed.includes(name.toLowerCase())) return;
-  headers.set("vary", `${vary}, ${name}`);
 }
 
 function labelOrigin(headers: Headers, policy: CorsPolicy, origin: string): void {

@@ -1,11 +1,12 @@
 /**
- * originAllowed (src/auth/origin.ts): which browser origins may call a proxy. Without configured
+ * originAllowed (src/http/origins.ts): which browser origins may call a proxy. Without configured
  * origins: the request's own host, or loopback from loopback; a loopback origin calling a public
  * host (DNS rebinding) and anything malformed are refused. With CORS origins configured: that list,
  * or "*".
  */
 import { describe, expect, test } from "vitest";
-import { compileOrigins, originAllowed } from "../../src/auth/origin.ts";
+import { originAllowed } from "../../src/http/origins.ts";
+import { compileOrigins } from "../../src/steps/origin.ts";
 import { validateDefinition, type McpDefinition } from "../../src/definitions/schema.ts";
 import { mcpDefinition } from "../helpers/definitions.ts";
 

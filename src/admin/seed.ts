@@ -2,10 +2,19 @@
  * Seeding: turning the files of `definitions/` into store entries. Pure: the callers (the seed
  * script for Workers KV, the Bun and Deno entries for their stores) do the file and store I/O.
  */
+import { isSafeId } from "../definitions/repository.ts";
+import { type McpDefinition, validateDefinition } from "../definitions/schema.ts";
 import { checkPolicy } from "../policy/model.ts";
-import { POLICIES_VERSION_KEY, POLICY_PREFIX } from "../policy/store.ts";
-import { apiKey, APIS_VERSION_KEY, isSafeId, newStamp, type ApiKind } from "./repository.ts";
-import { validateDefinition, type McpDefinition } from "./schema.ts";
+import { compileProblem } from "./validate.ts";
+import {
+  type ApiKind,
+  APIS_VERSION_KEY,
+  definitionKey,
+  newStamp,
+  POLICIES_VERSION_KEY,
+  POLICY_PREFIX,
+  parseDefinitionKey,
+} from "../stores/layout.ts";
 
 export interface SeedEntry {
   key: string;
@@ -30,6 +39,11 @@ export function seedEntries(documents: ReadonlyArray<readonly [string, unknown, 
       problems.push(`${source}: ${result.issues.join("; ")}`);
       continue;
     }
+    const problem = compileProblem(result.definition);
+    if (problem) {
+      problems.push(`${source}: ${problem}`);
+      continue;
+    }
     const definition: McpDefinition = result.definition;
     const info = definition["x-tyk-api-gateway"].info;
     const id = info.id ?? source.replace(/\.(json|ya?ml)$/i, "");
@@ -44,7 +58,7 @@ export function seedEntries(documents: ReadonlyArray<readonly [string, unknown, 
     }
     seen.set(id, source);
     info.id = id;
-    entries.push({ key: apiKey(kind, id), value: JSON.stringify(definition) });
+    entries.push({ key: definitionKey(kind, id), value: JSON.stringify(definition) });
   }
   if (problems.length > 0) throw new Error(`invalid definitions:\n  ${problems.join("\n  ")}`);
   entries.push({ key: APIS_VERSION_KEY, value: newStamp() });
@@ -87,8 +101,8 @@ export function policySeedEntries(
 export function seededKinds(entries: readonly SeedEntry[]): Map<string, ApiKind> {
   const kinds = new Map<string, ApiKind>();
   for (const { key } of entries) {
-    if (key.startsWith("mcp:")) kinds.set(key.slice(4), "mcp");
-    else if (key.startsWith("oas:")) kinds.set(key.slice(4), "oas");
+    const definition = parseDefinitionKey(key);
+    if (definition) kinds.set(definition.id, definition.kind);
   }
   return kinds;
 }

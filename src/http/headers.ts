@@ -1,15 +1,52 @@
 /**
- * Which headers cross the gateway, in each direction. Pure.
+ * Headers: the one home of the gateway's header helpers. Pure.
  *
- * Dropped both ways: hop-by-hop headers (RFC 9110 §7.6.1) and any header the `Connection` header
- * names. Dropped towards the upstream: the client's `Authorization` and `Cookie` (MCP forbids token
- * passthrough: an MCP upstream never sees the client's credentials; a plain OAS API keeps them unless
- * the gateway itself consumed them), `Host` (set from the upstream
- * URL, so an upstream's own Host validation keeps working), `Content-Length` (recomputed), and
- * `Accept-Encoding` (the gateway asks for identity, so every runtime can stream the body through
- * unchanged). `Mcp-Session-Id`, `MCP-Protocol-Version`, `Last-Event-ID`, `Accept`, `Content-Type`
- * and `Origin` pass. `X-Forwarded-For`, `-Host` and `-Proto` are set.
+ * - Reading: the client's headers are read once per request into a {@link HeaderRecord};
+ *   {@link mediaType}, {@link accepts}, {@link HTTP_TOKEN} and {@link appendVary} read and write values.
+ * - Crossing the gateway, in each direction. Dropped both ways: hop-by-hop headers (RFC 9110
+ *   §7.6.1) and any header the `Connection` header names. Dropped towards the upstream: the client's
+ *   `Authorization` and `Cookie` (MCP forbids token passthrough: an MCP upstream never sees the
+ *   client's credentials; a plain OAS API keeps them unless the gateway itself consumed them),
+ *   `Host` (set from the upstream URL, so an upstream's own Host validation keeps working),
+ *   `Content-Length` (recomputed), and `Accept-Encoding` (the gateway asks for identity, so every
+ *   runtime can stream the body through unchanged). `Mcp-Session-Id`, `MCP-Protocol-Version`,
+ *   `Last-Event-ID`, `Accept`, `Content-Type` and `Origin` pass. `X-Forwarded-For`, `-Host` and
+ *   `-Proto` are set.
  */
+
+/** An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The media type of a `Content-Type` value, lower case, without parameters (`""` for none). */
+export function mediaType(value: string | null | undefined): string {
+  if (!value) return "";
+  const semicolon = value.indexOf(";");
+  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** Whether an `Accept` value allows a media type (`type/subtype`), honouring wildcards and q=0. */
+export function accepts(accept: string, type: string): boolean {
+  const [major] = type.split("/");
+  for (const part of accept.split(",")) {
+    const [range = "", ...params] = part.trim().toLowerCase().split(";");
+    const refused = params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p));
+    if (refused) continue;
+    if (range === type || range === "*/*" || range === `${major}/*`) return true;
+  }
+  return false;
+}
+
+/** Adds `name` to the `Vary` header unless it is listed already (or `Vary: *`). */
+export function appendVary(headers: Headers, name: string): void {
+  const vary = headers.get("vary");
+  if (vary === null || vary.trim() === "") {
+    headers.set("vary", name);
+    return;
+  }
+  const listed = vary.split(",").map((v) => v.trim().toLowerCase());
+  if (listed.includes("*") || listed.includes(name.toLowerCase())) return;
+  headers.set("vary", `${vary}, ${name}`);
+}
 
 const HOP_BY_HOP = new Set([
   "connection",

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { forClient, readHeaders, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { forClient, readHeaders, upstreamRequestHeaders } from "../../src/http/headers.ts";
 
 type Rest = Parameters<typeof upstreamRequestHeaders> extends [unknown, ...infer R] ? R : never;
 /** The upstream headers for a client's `incoming`, as the upstream's `fetch` turns them into a `Headers`. */

@@ -1,0 +1,155 @@
+/**
+ * Runtime options: every environment variable (Bun, Deno) and Worker var or secret the gateway
+ * reads, read and checked in one place for all three entries. Pure: the entry hands in a lookup
+ * over its environment or bindings.
+ *
+ * A value that cannot be used stops the start with an {@link OptionsError} naming the variable,
+ * instead of being ignored. An empty value counts as unset.
+ *
+ * | variable | meaning | default |
+ * | --- | --- | --- |
+ * | `HOST`, `PORT` | where Bun and Deno listen (PORT 0: any free port) | `127.0.0.1`, `8787` |
+ * | `UPSTREAM_TIMEOUT_SECONDS` | upstream timeout where a definition sets none (seconds, > 0) | 30 |
+ * | `GATEWAY_CONFIG_MAX_AGE_MS` | how often the config's version stamps are re-read (ms, ≥ 0) | 1000 |
+ * | `GATEWAY_PUBLIC_ORIGINS` | the origins clients reach the gateway by (comma-separated http(s) origins) | none |
+ * | `GATEWAY_SECRET` | the Gateway API's `X-Tyk-Authorization` secret | none: `/tyk/` closed |
+ * | `DASHBOARD_API_KEYS` | the Dashboard API's keys (comma-separated) | none: `/api/` closed |
+ * | `ADMIN_API` | `on`/`off` (also true/false, 1/0, yes/no) | on |
+ * | `ADMIN_HOST` | a host name the admin APIs answer on alone | any host |
+ * | `GATEWAY_SEED_DIR` | definitions seeded at start (Bun, Deno) | none |
+ * | `GATEWAY_STORE_DIR` | the file store's folder (Bun) | memory |
+ * | `GATEWAY_KV_PATH` | the Deno KV database file (Deno) | Deno's default |
+ */
+import * as v from "valibot";
+import type { AdminSettings } from "./admin/admin.ts";
+import type { GatewayDeps } from "./gateway.ts";
+
+/** What the environment says, checked. */
+export interface RuntimeOptions {
+  host: string;
+  port: number;
+  upstreamTimeoutSeconds: number | undefined;
+  configMaxAgeMs: number | undefined;
+  publicOrigins: string[];
+  admin: AdminSettings;
+  seedDir: string | undefined;
+  storeDir: string | undefined;
+  kvPath: string | undefined;
+}
+
+/** A variable whose value cannot be used. */
+export class OptionsError extends Error {
+  override readonly name = "OptionsError";
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.variable = variable;
+  }
+}
+
+const ON = ["on", "true", "1", "yes"];
+const OFF = ["off", "false", "0", "no"];
+
+const text = v.pipe(v.string(), v.trim());
+const number = (check: (n: number) => boolean, expected: string) =>
+  v.pipe(
+    text,
+    v.check((value) => /^\d+(\.\d+)?$/.test(value) && check(Number(value)), `must be ${expected}`),
+    v.transform(Number),
+  );
+const list = v.pipe(
+  v.string(),
+  v.transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  ),
+);
+
+/** An http(s) origin, normalised (`https://Example.com/` → `https://example.com`). */
+const origin = v.pipe(
+  text,
+  v.check((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "http:" || url.protocol === "https:") && (url.pathname === "/" || url.pathname === "") && !url.search;
+    } catch {
+      return false;
+    }
+  }, "each entry must be an http(s) origin such as https://mcp.example.com (no path)"),
+  v.transform((value) => new URL(value).origin),
+);
+
+const Environment = v.object({
+  HOST: v.optional(text, "127.0.0.1"),
+  PORT: v.optional(
+    number((n) => Number.isInteger(n) && n <= 65535, "a port number (0-65535)"),
+    "8787",
+  ),
+  UPSTREAM_TIMEOUT_SECONDS: v.optional(number((n) => n > 0, "a number of seconds above 0")),
+  GATEWAY_CONFIG_MAX_AGE_MS: v.optional(number((n) => Number.isInteger(n), "a whole number of milliseconds")),
+  GATEWAY_PUBLIC_ORIGINS: v.optional(v.pipe(list, v.array(origin))),
+  GATEWAY_SECRET: v.optional(v.string()),
+  DASHBOARD_API_KEYS: v.optional(list),
+  ADMIN_API: v.optional(
+    v.pipe(
+      text,
+      v.toLowerCase(),
+      v.check((value) => ON.includes(value) || OFF.includes(value), `must be one of ${[...ON, ...OFF].join(", ")}`),
+    ),
+  ),
+  ADMIN_HOST: v.optional(v.pipe(text, v.toLowerCase(), v.regex(/^[a-z0-9.-]+$/, "must be a host name, without scheme, port or path"))),
+  GATEWAY_SEED_DIR: v.optional(text),
+  GATEWAY_STORE_DIR: v.optional(text),
+  GATEWAY_KV_PATH: v.optional(text),
+});
+
+/** The variables this module reads. */
+export const VARIABLES = Object.keys(Environment.entries) as readonly (keyof typeof Environment.entries)[];
+
+/**
+ * Reads and checks every variable.
+ *
+ * @param get the entry's lookup: the process environment, or the Worker's bindings
+ * @throws OptionsError naming the first variable whose value cannot be used
+ */
+export function readOptions(get: (name: string) => unknown): RuntimeOptions {
+  const raw: Record<string, string> = {};
+  for (const name of VARIABLES) {
+    const value = get(name);
+    if (typeof value === "string" && value.trim() !== "") raw[name] = value;
+  }
+  const result = v.safeParse(Environment, raw);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const variable = String(issue.path?.[0]?.key ?? "environment");
+    throw new OptionsError(variable, `${issue.message} (got "${raw[variable] ?? ""}")`);
+  }
+  const env = result.output;
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    upstreamTimeoutSeconds: env.UPSTREAM_TIMEOUT_SECONDS,
+    configMaxAgeMs: env.GATEWAY_CONFIG_MAX_AGE_MS,
+    publicOrigins: env.GATEWAY_PUBLIC_ORIGINS ?? [],
+    admin: {
+      enabled: env.ADMIN_API === undefined || ON.includes(env.ADMIN_API),
+      host: env.ADMIN_HOST,
+      gatewaySecret: env.GATEWAY_SECRET || undefined,
+      dashboardKeys: env.DASHBOARD_API_KEYS ?? [],
+    },
+    seedDir: env.GATEWAY_SEED_DIR,
+    storeDir: env.GATEWAY_STORE_DIR,
+    kvPath: env.GATEWAY_KV_PATH,
+  };
+}
+
+/** The part of the gateway's dependencies the options decide. */
+export function gatewayOptions(options: RuntimeOptions): Pick<GatewayDeps, "publicOrigins" | "configMaxAgeMs" | "defaultTimeoutSeconds"> {
+  return {
+    publicOrigins: options.publicOrigins,
+    ...(options.configMaxAgeMs !== undefined ? { configMaxAgeMs: options.configMaxAgeMs } : {}),
+    ...(options.upstreamTimeoutSeconds !== undefined ? { defaultTimeoutSeconds: options.upstreamTimeoutSeconds } : {}),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * read: on an MCP POST, check the transport headers, read the body within the API's size limit
+ * and classify the JSON-RPC message (`state.mcp`, `state.body`). Other methods, and plain OAS APIs,
+ * pass untouched (their bodies stream to the upstream as they come).
+ *
+ * Per MCP 2025-11-25 Streamable HTTP, a POST carries `Content-Type: application/json` and an
+ * `Accept` that lists both `application/json` and `text/event-stream`. A wrong media type gets 415,
+ * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a body over the
+ * limit gets 413, a malformed message -32700 or -32600, and none reaches the upstream.
+ */
+import { GatewayError } from "../errors.ts";
+import { accepts, mediaType } from "../http/headers.ts";
+import { parseMessage } from "../mcp/jsonrpc.ts";
+import { DEFAULT_MAX_BODY_BYTES, decodeUtf8, readBody } from "../mcp/read-body.ts";
+import type { Step } from "./step.ts";
+
+/** What the read step needs of an MCP proxy: its request size limit in bytes. */
+export interface ReadPart {
+  maxBodyBytes: number;
+}
+
+/** Verdicts on Accept values seen: clients send the same few values over and over. */
+const acceptVerdicts = new Map<string, boolean>();
+
+function acceptsJsonAndSse(accept: string): boolean {
+  let verdict = acceptVerdicts.get(accept);
+  if (verdict === undefined) {
+    verdict = accepts(accept, "application/json") && accepts(accept, "text/event-stream");
+    if (acceptVerdicts.size >= 256) acceptVerdicts.clear();
+    acceptVerdicts.set(accept, verdict);
+  }
+  return verdict;
+}
+
+export const read: Step<ReadPart | undefined> = {
+  name: "read",
+  compile(api) {
+    if (api.kind !== "mcp") return undefined;
+    // `middleware.global.requestSizeLimit`, else 1 MiB.
+    const limit = api.definition["x-tyk-api-gateway"].middleware?.global?.requestSizeLimit;
+    return { maxBodyBytes: limit?.enabled && limit.value > 0 ? limit.value : DEFAULT_MAX_BODY_BYTES };
+  },
+  run(c, state, part) {
+    if (part === undefined || state.method !== "POST") return;
+    const headers = state.headers;
+    if (mediaType(headers["content-type"]) !== "application/json") throw new GatewayError("unsupported_media_type");
+    if (!acceptsJsonAndSse(headers.accept ?? "")) throw new GatewayError("not_acceptable");
+    return readBody(c.req.raw, part.maxBodyBytes, headers["content-length"] ?? null).then((bytes) => {
+      state.mcp = parseMessage(decodeUtf8(bytes));
+      state.body = bytes;
+    });
+  },
+};
