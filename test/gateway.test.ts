@@ -97,3 +97,34 @@ describe("the request path", () => {
     expect(text).not.toContain("secret internal detail");
   });
 });
+
+describe("definitions that cannot be compiled", () => {
+  test("are skipped with a warning when the routing table is built; the others keep serving", async () => {
+    const store = new MemoryStore();
+    const good = validateDefinition(mcpDefinition({ id: "good", listenPath: "/good/", upstream: "http://upstream.test" }));
+    const bad = validateDefinition({
+      ...(mcpDefinition({ id: "bad", listenPath: "/bad/", upstream: "http://upstream.test" }) as Record<string, any>),
+      components: { securitySchemes: { jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    });
+    if (!good.ok || !bad.ok) throw new Error("bad fixture");
+    // Written past the admin API (which refuses it), as an older gateway or a hand edit might have.
+    bad.definition["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { jwt: { enabled: true } } };
+    await new DefinitionRepository(store).put("mcp", good.definition);
+    await new DefinitionRepository(store).put("mcp", bad.definition);
+    const warnings: [string, unknown][] = [];
+    const app = createGateway({
+      store,
+      log: (message, detail) => warnings.push([message, detail]),
+      fetch: async () => Response.json({ jsonrpc: "2.0", id: 1, result: {} }),
+    });
+    expect((await app.request("/good/mcp", { method: "POST", body, headers: MCP_POST_HEADERS })).status).toBe(200);
+    const refused = await app.request("/bad/mcp", { method: "POST", body, headers: MCP_POST_HEADERS });
+    expect(refused.status).toBe(404);
+    expect(warnings).toEqual([
+      [
+        "skipping invalid definition mcp:bad",
+        ["x-tyk-api-gateway.server.authentication.securitySchemes.jwt: a JWT scheme needs source or jwksURIs"],
+      ],
+    ]);
+  });
+});

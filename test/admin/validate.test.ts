@@ -49,6 +49,30 @@ describe("definition rules", () => {
     expect(checkDefinition(d, "mcp").ok).toBe(true);
   });
 
+  test("a JWT scheme whose settings cannot work is refused when written, naming the scheme and what is wrong", () => {
+    const withJwt = (scheme: Record<string, unknown>) => {
+      const d = base();
+      d.components = { securitySchemes: { jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } };
+      d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { jwt: { enabled: true, ...scheme } } };
+      return checkDefinition(d, "mcp");
+    };
+    const message = (scheme: Record<string, unknown>) => {
+      const r = withJwt(scheme);
+      return r.ok ? "accepted" : r.message;
+    };
+    const field = "x-tyk-api-gateway.server.authentication.securitySchemes.jwt";
+    expect(message({})).toBe(`The MCP proxy definition is invalid: ${field}: a JWT scheme needs source or jwksURIs`);
+    expect(message({ source: "c2VjcmV0" })).toContain(`${field}: source is not a public key`);
+    expect(message({ source: "-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----" })).toContain(
+      `${field}: source holds a private key`,
+    );
+    expect(message({ jwksURIs: [{ url: "https://idp.example/jwks" }], signingMethod: "hmac" })).toContain(
+      `${field}: signingMethod "hmac" cannot use a JWKS`,
+    );
+    expect(withJwt({ jwksURIs: [{ url: "https://idp.example/jwks" }] }).ok).toBe(true);
+    expect(withJwt({ source: "c2VjcmV0", signingMethod: "hmac" }).ok).toBe(true);
+  });
+
   test("server.batchProcessing and global cache are accepted (and ignored)", () => {
     const d = base();
     d["x-tyk-api-gateway"].server.batchProcessing = { enabled: true };

@@ -192,6 +192,20 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       expect((await (await tyk("POST", "/tyk/mcps", d)).json()).message).toMatch(/authorizationServers/);
     });
 
+    test("a JWT scheme that cannot work gets 400 naming the field, on both APIs, and nothing is stored", async () => {
+      const id = uid("jwt");
+      const d = mcpDefinition({ id, listenPath: `/${id}/`, upstream: up.url }) as any;
+      d.components = { securitySchemes: { jwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } };
+      d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { jwt: { enabled: true, source: "c2VjcmV0" } } };
+      const res = await tyk("POST", "/tyk/mcps", d);
+      expect(res.status).toBe(400);
+      expect((await res.json()).message).toContain("x-tyk-api-gateway.server.authentication.securitySchemes.jwt: source is not a public key");
+      const viaDashboard = await dash("POST", "/api/mcps", d);
+      expect(viaDashboard.status).toBe(400);
+      expect((await viaDashboard.json()).Message).toContain("securitySchemes.jwt");
+      expect((await tyk("GET", `/tyk/mcps/${id}`)).status).toBe(404);
+    });
+
     test("a duplicate id and a listen path already in use get 400", async () => {
       const id = uid("dup");
       await tyk("POST", "/tyk/mcps", mcpDefinition({ id, listenPath: `/${id}/`, upstream: up.url }));
