@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import { type Admin, type AdminSettings, isAdminRequest } from "./admin/admin.ts";
-import { isPrmRequest, prmServer } from "./auth/prm-endpoint.ts";
+import { isPrmRequest, prmServer } from "./endpoints/prm.ts";
 import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, WaitUntil } from "./context.ts";
 import { answerError } from "./errors.ts";
 import { PolicyCache } from "./policy/store.ts";

@@ -15,9 +15,9 @@ import type { GatewayContext } from "../context.ts";
 import { PUBLIC_DOCUMENT, preflightResponse } from "../http/cors.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
-import type { ProtectedResource } from "./config.ts";
-import { PRM_WELL_KNOWN, protectedResourceMetadata } from "./prm.ts";
-import { publicOrigin, resourceUrlFor } from "./resource.ts";
+import type { ProtectedResource } from "../auth/config.ts";
+import { PRM_WELL_KNOWN, protectedResourceMetadata } from "../auth/prm.ts";
+import { publicOrigin, resourceUrlFor } from "../auth/resource.ts";
 
 function metadataAnswer(c: GatewayContext, origin: string, prm: ProtectedResource): Response {
   if (c.req.method === "OPTIONS") {
