@@ -19,7 +19,12 @@ describe("reasons", () => {
 
   test("a reason fixes the code and status; the message may be the caller's", () => {
     const error = new GatewayError("upstream_timeout", "Upstream MCP server did not answer within 3s");
-    expect(error).toMatchObject({ reason: "upstream_timeout", code: -32004, status: 504, message: "Upstream MCP server did not answer within 3s" });
+    expect(error).toMatchObject({
+      reason: "upstream_timeout",
+      code: -32004,
+      status: 504,
+      message: "Upstream MCP server did not answer within 3s",
+    });
     expect(new GatewayError("origin_forbidden").message).toBe(REASONS.origin_forbidden.message);
   });
 });

@@ -33,7 +33,10 @@ describe("defaults", () => {
   });
 
   test("an empty or blank value counts as unset; a binding that is not a string (a KV namespace) is not read", () => {
-    expect(read({ PORT: "", UPSTREAM_TIMEOUT_SECONDS: "  ", GATEWAY_SECRET: {} })).toMatchObject({ port: 8787, upstreamTimeoutSeconds: undefined });
+    expect(read({ PORT: "", UPSTREAM_TIMEOUT_SECONDS: "  ", GATEWAY_SECRET: {} })).toMatchObject({
+      port: 8787,
+      upstreamTimeoutSeconds: undefined,
+    });
   });
 });
 

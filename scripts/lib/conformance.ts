@@ -174,9 +174,7 @@ export function outcome(result: ScenarioResult | undefined): string {
   if (result.error) return `ERROR (${result.error.slice(0, 40)})`;
   const count = (status: string) => result.checks.filter((c) => c.status === status).length;
   const [passed, failures, warnings, skipped] = [count("SUCCESS"), count("FAILURE"), count("WARNING"), count("SKIPPED")];
-  return (
-    `${failures ? "FAIL" : "pass"} ${passed}/${passed + failures}${warnings ? ` ${warnings}w` : ""}${skipped ? ` ${skipped}s` : ""}`
-  );
+  return `${failures ? "FAIL" : "pass"} ${passed}/${passed + failures}${warnings ? ` ${warnings}w` : ""}${skipped ? ` ${skipped}s` : ""}`;
 }
 
 /** The non-INFO checks of a result, one line each with the error message (for failure reports). */

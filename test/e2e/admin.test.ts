@@ -199,7 +199,9 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       d["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { jwt: { enabled: true, source: "c2VjcmV0" } } };
       const res = await tyk("POST", "/tyk/mcps", d);
       expect(res.status).toBe(400);
-      expect((await res.json()).message).toContain("x-tyk-api-gateway.server.authentication.securitySchemes.jwt: source is not a public key");
+      expect((await res.json()).message).toContain(
+        "x-tyk-api-gateway.server.authentication.securitySchemes.jwt: source is not a public key",
+      );
       const viaDashboard = await dash("POST", "/api/mcps", d);
       expect(viaDashboard.status).toBe(400);
       expect((await viaDashboard.json()).Message).toContain("securitySchemes.jwt");

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { validateDefinition } from "../../src/definitions/schema.ts";
-import { normaliseListenPath, relativePath, RouteTable, upstreamUrl } from "../../src/routing/route-table.ts";
+import { normaliseListenPath, RouteTable, upstreamUrl } from "../../src/routing/route-table.ts";
 import { mcpDefinition, type DefinitionOptions } from "../helpers/definitions.ts";
 
 function table(...defs: DefinitionOptions[]) {

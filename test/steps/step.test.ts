@@ -85,7 +85,13 @@ describe("running the steps", () => {
 
   test("the first step that answers ends the run", async () => {
     let reached = false;
-    const { app } = pathOf([answer("early"), { name: "later", run: () => void (reached = true) }]);
+    const later: Step = {
+      name: "later",
+      run() {
+        reached = true;
+      },
+    };
+    const { app } = pathOf([answer("early"), later]);
     expect(await (await app.request("/a/mcp")).text()).toBe("early");
     expect(reached).toBe(false);
   });
