@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // MCP conformance through the gateway: runs every server scenario of @modelcontextprotocol/conformance
-// against @modelcontextprotocol/server-everything directly, then through the gateway in front of it
-// (a fresh server-everything for each run), and prints the two results side by side. Exits 1 if
-// any scenario's checks differ (a gateway bug: a check that passes or fails only through it).
+// against the project's fixture server (test/fixtures/conformance-server.ts, on which all of them
+// pass) directly, then through the gateway in front of a fresh fixture server, with an API key
+// required on the proxy and injected by a small proxy in front (the CLI cannot send a header), and
+// prints the results side by side. Exits 1 if any scenario's checks differ in any run (a gateway
+// bug: a check that passes, fails or warns only through it).
 //
-//   node scripts/conformance.mjs                       # gateway on workerd (Miniflare)
-//   node scripts/conformance.mjs --runtime bun         # or deno
+//   node scripts/conformance.mjs                       # gateway on workerd (Miniflare), one run
+//   node scripts/conformance.mjs --runtime bun         # or deno, or all
+//   node scripts/conformance.mjs --runs 3              # the suite 3 times through the gateway
 //   node scripts/conformance.mjs --output-dir results  # keep the CLI's checks.json files
 //   node scripts/conformance.mjs --verbose             # every scenario's checks, not only differences
 //
@@ -26,27 +29,32 @@ if (major < 22 || (major === 22 && minor < 18)) {
 const { values } = parseArgs({
   options: {
     runtime: { type: "string", default: "workers" },
+    runs: { type: "string", default: "1" },
     "output-dir": { type: "string" },
     verbose: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: node scripts/conformance.mjs [--runtime workers|bun|deno] [--output-dir DIR] [--verbose]");
+  console.log("usage: node scripts/conformance.mjs [--runtime workers|bun|deno|all] [--runs N] [--output-dir DIR] [--verbose]");
   process.exit(0);
 }
-const runtime = values.runtime;
-if (!["workers", "bun", "deno"].includes(runtime)) {
-  console.error(`unknown runtime "${runtime}": use workers, bun or deno`);
+const runtimes = values.runtime === "all" ? ["workers", "bun", "deno"] : [values.runtime];
+if (!runtimes.every((r) => ["workers", "bun", "deno"].includes(r))) {
+  console.error(`unknown runtime "${values.runtime}": use workers, bun, deno or all`);
+  process.exit(2);
+}
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`--runs must be a whole number of at least 1, not "${values.runs}"`);
   process.exit(2);
 }
 
-const { startEverything, root } = await import("../test/helpers/processes.ts");
+const { root } = await import("../test/helpers/processes.ts");
 // workerd only loads modules below its starting directory, and the worker bundle is under dist/.
 process.chdir(root);
-const { startGateway } = await import("../test/helpers/gateways.ts");
-const { mcpDefinition } = await import("../test/helpers/definitions.ts");
-const { compare, describeChecks, formatTable, listServerScenarios, runConformance } = await import("./lib/conformance.ts");
+const { startConformanceServer, startSecuredGateway } = await import("../test/helpers/conformance-server.ts");
+const { compare, describeChecks, formatTable, listServerScenarios, outcome, runConformance } = await import("./lib/conformance.ts");
 
 /** Everything started, stopped in reverse order on exit or Ctrl-C. */
 const running = [];
@@ -83,55 +91,69 @@ async function outputFor(name) {
   return dir;
 }
 
+/** Runs the suite `runs` times through the gateway on `runtime`, prints the comparison; true if all identical. */
+async function throughGateway(runtime, scenarios, direct) {
+  console.error(`running them through the gateway on ${runtime} (API key required), ${runs} time(s) ...`);
+  const secured = await started(startSecuredGateway(runtime));
+  const results = [];
+  for (let run = 1; run <= runs; run++) {
+    const begin = Date.now();
+    results.push(await runConformance(secured.url, scenarios, { outputDir: await outputFor(`gateway-${runtime}-${run}`) }));
+    console.error(`  run ${run}: ${((Date.now() - begin) / 1000).toFixed(1)} s`);
+  }
+  const gatewayOutput = secured.gateway.output?.() ?? "";
+  await stop(secured);
+
+  const comparisons = results.map((viaGateway) => compare(scenarios, direct, viaGateway));
+  const rows = comparisons[0].map((row, i) => ({ ...row, runs: comparisons.map((c) => c[i]) }));
+  console.log(`\n${runtime}:`);
+  console.log(
+    formatTable(
+      ["scenario", "direct", ...results.map((_, i) => `run ${i + 1}`), "same?"],
+      rows.map((r) => [r.scenario, r.direct, ...r.runs.map((c) => c.gateway), r.runs.every((c) => c.same) ? "yes" : "NO"]),
+    ),
+  );
+  const differing = rows.filter((r) => !r.runs.every((c) => c.same));
+  for (const row of values.verbose ? rows : differing) {
+    console.log(`\n${differing.includes(row) ? "DIFFERS: " : ""}${row.scenario} (${runtime})`);
+    console.log(`direct:\n${describeChecks(direct.get(row.scenario))}`);
+    row.runs.forEach((c, i) => {
+      if (c.same && !values.verbose) return;
+      console.log(`run ${i + 1}:\n${describeChecks(results[i].get(row.scenario))}`);
+      if (c.onlyDirect.length) console.log(`  only direct:  ${c.onlyDirect.join(", ")}`);
+      if (c.onlyGateway.length) console.log(`  only gateway: ${c.onlyGateway.join(", ")}`);
+    });
+  }
+  if (differing.length && gatewayOutput) console.log(`\ngateway output (tail):\n${gatewayOutput.slice(-4000)}`);
+  console.log(
+    `\n${runtime}: ` +
+      (differing.length
+        ? `${differing.length} scenario(s) differ through the gateway: ${differing.map((r) => r.scenario).join(", ")}`
+        : `all ${rows.length} scenarios identical through the gateway in ${runs} run(s)`),
+  );
+  return differing.length === 0;
+}
+
 let exitCode = 1;
 try {
   const scenarios = await listServerScenarios();
   if (scenarios.length === 0) throw new Error("conformance lists no server scenarios");
-  console.error(`${scenarios.length} server scenarios`);
-
-  console.error("running them against server-everything directly ...");
-  const upstream1 = await started(startEverything());
-  const direct = await runConformance(`${upstream1.url}/mcp`, scenarios, { outputDir: await outputFor("direct") });
-  await stop(upstream1);
-
-  console.error(`running them through the gateway on ${runtime} ...`);
-  const upstream2 = await started(startEverything());
-  const gateway = await started(
-    startGateway(runtime, [mcpDefinition({ id: "everything", listenPath: "/everything/", upstream: upstream2.url })]),
-  );
-  const viaGateway = await runConformance(`${gateway.url}/everything/mcp`, scenarios, {
-    outputDir: await outputFor(`gateway-${runtime}`),
-  });
-  const gatewayOutput = gateway.output?.() ?? "";
-  await stopAll();
-
-  const rows = compare(scenarios, direct, viaGateway);
+  console.error(`${scenarios.length} server scenarios; running them against the fixture server directly ...`);
+  const fixture = await started(startConformanceServer());
+  const direct = await runConformance(`${fixture.url}/mcp`, scenarios, { outputDir: await outputFor("direct") });
+  await stop(fixture);
+  // "pass n/n" with no warning or skipped check.
+  const notPassing = scenarios.filter((s) => !/^pass \d+\/\d+$/.test(outcome(direct.get(s))));
   console.log(
-    formatTable(
-      ["scenario", "direct", `gateway (${runtime})`, "same?"],
-      rows.map((r) => [r.scenario, r.direct, r.gateway, r.same ? "yes" : "NO"]),
-    ),
+    notPassing.length
+      ? `directly, ${notPassing.length} scenario(s) do not pass cleanly (the fixture is wrong): ${notPassing.join(", ")}`
+      : `directly, all ${scenarios.length} scenarios pass`,
   );
-  const differing = rows.filter((r) => !r.same);
-  for (const row of values.verbose ? rows : differing) {
-    console.log(`\n${row.same ? "" : "DIFFERS: "}${row.scenario}`);
-    console.log(`direct:\n${describeChecks(direct.get(row.scenario))}`);
-    console.log(`gateway (${runtime}):\n${describeChecks(viaGateway.get(row.scenario))}`);
-    if (!row.same) {
-      if (row.onlyDirect.length) console.log(`only direct:  ${row.onlyDirect.join(", ")}`);
-      if (row.onlyGateway.length) console.log(`only gateway: ${row.onlyGateway.join(", ")}`);
-    }
-  }
-  if (differing.length && gatewayOutput) console.log(`\ngateway output (tail):\n${gatewayOutput.slice(-4000)}`);
-  const passedDirect = rows.filter((r) => r.direct.startsWith("pass")).length;
-  console.log(
-    `\n${rows.length} scenarios (${passedDirect} passing directly); ` +
-      (differing.length
-        ? `${differing.length} differ through the gateway on ${runtime}: ${differing.map((r) => r.scenario).join(", ")}`
-        : `all identical through the gateway on ${runtime}`),
-  );
+
+  let identical = true;
+  for (const runtime of runtimes) identical = (await throughGateway(runtime, scenarios, direct)) && identical;
   if (outputDir) console.log(`checks.json files kept under ${outputDir}`);
-  exitCode = differing.length ? 1 : 0;
+  exitCode = identical && notPassing.length === 0 ? 0 : 1;
 } catch (error) {
   console.error(error);
   exitCode = 2;

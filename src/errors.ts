@@ -18,6 +18,7 @@
 export const ErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
+  InvalidParams: -32602,
   /** Any other gateway rejection (unknown route, wrong media type, …). */
   Rejected: -32000,
   AuthRequired: -32001,
@@ -48,10 +49,13 @@ export const REASONS = {
   // The message itself (read step).
   parse_error: reason(ErrorCode.ParseError, 400, "Parse error: the body is not valid JSON"),
   invalid_request: reason(ErrorCode.InvalidRequest, 400, "Invalid Request"),
+  invalid_params: reason(ErrorCode.InvalidParams, 400, "Invalid params"),
   body_too_large: reason(ErrorCode.InvalidRequest, 413, "Request body exceeds the size limit"),
   unsupported_media_type: reason(ErrorCode.Rejected, 415, "Unsupported Media Type: an MCP POST must have Content-Type: application/json"),
   not_acceptable: reason(ErrorCode.Rejected, 406, "Not Acceptable: an MCP POST must accept both application/json and text/event-stream"),
-  // Routing (route, origin, method steps).
+  // Routing (host, path, route, origin, method steps).
+  host_forbidden: reason(ErrorCode.Rejected, 403, "Forbidden: this gateway does not serve this host"),
+  invalid_path: reason(ErrorCode.Rejected, 400, "Bad Request: the path cannot be read one way only"),
   no_route: reason(ErrorCode.Rejected, 404, "No API is listening on this path"),
   api_inactive: reason(ErrorCode.Rejected, 404, "The API on this path is not active"),
   version_not_found: reason(ErrorCode.Rejected, 403, "This API version does not seem to exist"),

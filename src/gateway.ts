@@ -3,25 +3,30 @@
  * every dependency on a runtime (stores, the client's address, background work) comes in through
  * {@link GatewayDeps}, built by the entry files (`worker.ts`, `bun.ts`, `deno.ts`).
  *
- * Before the request path, two endpoints of the gateway's own: the management APIs (`/tyk/`,
- * `/api/`) and the Protected Resource Metadata documents. Everything else takes the request path
- * (see {@link requestPath}); `steps/step.ts` says what a step is and how the runner takes them.
+ * Every request takes the request path ({@link requestPath}); the gateway's own endpoints (the
+ * management APIs, the Protected Resource Metadata documents) answer on it once the Host and the
+ * path are checked. `steps/step.ts` says what a step is and how the runner takes them.
  */
 import { Hono } from "hono";
 import { type Admin, type AdminSettings, isAdminRequest } from "./admin/admin.ts";
-import { isPrmRequest, prmServer } from "./endpoints/prm.ts";
-import type { ClientAddress, ClientCertificateSource, GatewayContext, GatewayEnv, WaitUntil } from "./context.ts";
+import { prmEndpoint } from "./endpoints/prm.ts";
+import type { AuthConfig } from "./auth/config.ts";
+import type { ClientAddress, ClientCertificateSource, GatewayEnv, WaitUntil } from "./context.ts";
 import { answerError } from "./errors.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
+import { pathOfUrl } from "./routing/path.ts";
 import { RouteRegistry } from "./routing/registry.ts";
-import { routeBase } from "./routing/route-table.ts";
+import { type ApiRoute, routeBase } from "./routing/route-table.ts";
 import { authenticate } from "./steps/authenticate.ts";
 import { authorize } from "./steps/authorize.ts";
 import { cors } from "./steps/cors.ts";
+import { type Endpoint, endpoints } from "./steps/endpoints.ts";
 import { forward } from "./steps/forward.ts";
+import { host } from "./steps/host.ts";
 import { method } from "./steps/method.ts";
 import { origin } from "./steps/origin.ts";
+import { path as canonicalPath } from "./steps/path.ts";
 import { read } from "./steps/read.ts";
 import { route } from "./steps/route.ts";
 import { RequestPath } from "./steps/step.ts";
@@ -79,11 +84,13 @@ export interface GatewayDeps {
 
 export type Gateway = Hono<GatewayEnv>;
 
-/** What the request path's steps share: the routing table and the compiled policies. */
+/** What the request path's steps share: the routing table, the compiled policies, the endpoints. */
 interface Shared {
   registry: RouteRegistry;
   policies: PolicyCache;
   log: (message: string, detail?: unknown) => void;
+  /** The gateway's own endpoints; the PRM endpoint is given what `authenticate` compiled. */
+  endpoints: (authenticated: (route: ApiRoute) => AuthConfig | undefined) => Endpoint[];
 }
 
 /**
@@ -91,19 +98,22 @@ interface Shared {
  * here. Each compiles its part of every definition with the routing table and runs once per
  * request, waiting only where it must.
  */
-function requestPath(deps: GatewayDeps, shared: Shared): { path: RequestPath; authentication: ReturnType<typeof authenticate> } {
-  // Named: the Protected Resource Metadata endpoint reads what it compiled.
+function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
+  const publicOrigins = deps.publicOrigins ?? [];
   const authentication = authenticate({
     store: deps.store,
     policies: shared.policies,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
-    ...(deps.publicOrigins ? { publicOrigins: deps.publicOrigins } : {}),
+    publicOrigins,
   });
-  const path = new RequestPath(
+  const path: RequestPath = new RequestPath(
     [
+      host({ publicOrigins, adminHost: deps.admin?.settings.host, registry: shared.registry }), // a Host this gateway serves (403)
+      canonicalPath, //            the path in its one canonical form (400)
+      endpoints(shared.endpoints((route) => path.part(route, authentication))), // the admin APIs, PRM documents
       route(shared.registry), //   the listen path's API (404)
-      origin, //                   a browser's Origin may call it (403)
+      origin(publicOrigins), //    a browser's Origin may call it (403)
       cors, //                     a preflight answered; every later answer labelled
       authentication, //           who is calling and what they may do (401, 403)
       method, //                   the transport's HTTP methods (405)
@@ -122,7 +132,32 @@ function requestPath(deps: GatewayDeps, shared: Shared): { path: RequestPath; au
     ],
     shared.log,
   );
-  return { path, authentication };
+  return path;
+}
+
+/**
+ * The management APIs as an endpoint: requests under `/tyk/` and `/api/` (on `ADMIN_HOST` when
+ * set) go to `admin.handler`, with the canonical path; a write it accepts is live on this gateway's
+ * very next request.
+ */
+function adminEndpoint(admin: { settings: AdminSettings; handler: Admin }, onWrite: () => void): Endpoint {
+  const { settings, handler } = admin;
+  return (c, state) => {
+    if (!isAdminRequest(settings, state.path, settings.host === undefined ? undefined : state.headers.host)) return undefined;
+    const request = c.req.raw;
+    const canonical = pathOfUrl(request.url) === state.path ? request : withPath(request, state.path);
+    return handler.fetch(canonical).then((response) => {
+      if (state.method !== "GET" && state.method !== "HEAD" && response.ok) onWrite();
+      return response;
+    });
+  };
+}
+
+/** `request` with its URL's path replaced by `path` (query kept). */
+function withPath(request: Request, path: string): Request {
+  const url = new URL(request.url);
+  url.pathname = path;
+  return new Request(url, request);
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -135,32 +170,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
   });
   const policies = new PolicyCache(deps.store, maxAgeMs);
-  const { path, authentication } = requestPath(deps, { registry, policies, log });
   const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
-  const serveMetadata = prmServer(registry, (r) => path.part(r, authentication)?.prm, deps.publicOrigins);
-
-  function dispatchAdmin(c: GatewayContext, handler: Admin): Promise<Response> {
-    return handler.fetch(c.req.raw).then((response) => {
-      // A write this gateway handled is live on its very next request.
-      if (c.req.method !== "GET" && c.req.method !== "HEAD" && response.ok) {
-        registry.invalidate();
-        policies.invalidate();
-      }
-      return response;
-    });
-  }
+  const path = requestPath(deps, {
+    registry,
+    policies,
+    log,
+    endpoints: (authenticated) => [
+      ...(admin
+        ? [
+            adminEndpoint(admin, () => {
+              registry.invalidate();
+              policies.invalidate();
+            }),
+          ]
+        : []),
+      prmEndpoint(registry, (route) => authenticated(route)?.prm, deps.publicOrigins),
+    ],
+  });
 
   const app = new Hono<GatewayEnv>();
   // One handler for every request: Hono calls a lone handler directly, with no middleware chain.
-  app.all("*", function handleRequest(c): Response | Promise<Response> {
-    // The Host header matters only when the admin API has a host of its own.
-    if (admin && isAdminRequest(admin.settings, c.req.path, admin.settings.host === undefined ? undefined : c.req.header("host"))) {
-      return dispatchAdmin(c, admin.handler);
-    }
-    if (isPrmRequest(c)) return serveMetadata(c).then((document): Response | Promise<Response> => document ?? path.handle(c));
-    return path.handle(c);
-  });
-  // The request path answers its own errors; this catches the endpoints' (a store that cannot be read).
+  app.all("*", (c) => path.handle(c));
+  // The request path answers its own errors; this is a last resort.
   app.onError((error) => answerError(error, null, log));
   return app;
 }

@@ -185,23 +185,38 @@ describe("the Streamable HTTP transport", () => {
     ]);
   });
 
-  test("a GET or DELETE the proxy's paths do not declare gets 405 with Allow, and never reaches the upstream", async () => {
-    up.handle((_req, res) => {
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.end("data: {}\n\n");
+  test("GET and DELETE reach the upstream whatever the proxy's paths declare; another method gets 405 with Allow", async () => {
+    up.handle((req, res) => {
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end("data: {}\n\n");
+      } else {
+        res.writeHead(req.method === "DELETE" ? 200 : 405).end();
+      }
     });
-    for (const [method, headers] of [
-      ["GET", { accept: "text/event-stream", "mcp-session-id": "s" }],
-      ["DELETE", { "mcp-session-id": "s" }],
-      ["PUT", MCP_POST_HEADERS],
-    ] as const) {
-      const res = await fetch(`${gw.url}/post-only/mcp`, { method, headers, ...(method === "PUT" ? { body: ping() } : {}) });
+    // The transport's methods go on (Tyk OAS operations attach middleware; they do not decide this).
+    const stream = await fetch(`${gw.url}/post-only/mcp`, { headers: { accept: "text/event-stream", "mcp-session-id": "s" } });
+    expect(stream.status).toBe(200);
+    expect(await stream.text()).toBe("data: {}\n\n");
+    const ended = await fetch(`${gw.url}/post-only/mcp`, { method: "DELETE", headers: { "mcp-session-id": "s" } });
+    expect(ended.status).toBe(200);
+    expect(up.seen.map((r) => [r.method, r.url, r.headers["mcp-session-id"]])).toEqual([
+      ["GET", "/mcp", "s"],
+      ["DELETE", "/mcp", "s"],
+    ]);
+    up.seen.length = 0;
+    for (const method of ["PUT", "PATCH"]) {
+      const res = await fetch(`${gw.url}/post-only/mcp`, { method, headers: MCP_POST_HEADERS, body: ping() });
       expect(res.status, method).toBe(405);
-      expect(res.headers.get("allow")).toBe("POST");
+      expect(res.headers.get("allow")).toBe("GET, POST, DELETE");
       expect(await res.json()).toEqual({
         jsonrpc: "2.0",
         id: null,
-        error: { code: -32000, message: `This MCP proxy does not serve ${method} here; it serves POST`, data: { http_code: 405 } },
+        error: {
+          code: -32000,
+          message: `This MCP endpoint does not serve ${method}; it serves GET, POST, DELETE`,
+          data: { http_code: 405 },
+        },
       });
     }
     expect(up.seen).toHaveLength(0);

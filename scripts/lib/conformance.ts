@@ -8,6 +8,10 @@
  * FAILURE, WARNING, SKIPPED or INFO. A scenario that throws writes nothing (the CLI only logs
  * `Failed to run scenario <name>: <error>` on stderr), so a missing result is recorded here as one
  * FAILURE check carrying that message, as the CLI's own summary does.
+ *
+ * The CLI runs with test/fixtures/sdk-request-timeout.mjs preloaded: its MCP requests time out
+ * after `requestTimeoutMs` (10 s) instead of the SDK's 60 s, so a scenario whose round trip never
+ * completes costs seconds, not a minute, and a broken run stays short.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,6 +23,7 @@ const root = resolve(import.meta.dirname, "..", "..");
 const cli = join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
 /** The CLI needs Node 22+: the project's own Node (node_modules/.bin/node) when it is there. */
 const nodeBin = existsSync(join(root, "node_modules", ".bin", "node")) ? join(root, "node_modules", ".bin", "node") : process.execPath;
+const requestTimeoutPreload = join(root, "test", "fixtures", "sdk-request-timeout.mjs");
 
 export interface Check {
   id: string;
@@ -39,10 +44,12 @@ export interface ScenarioResult {
 export type ConformanceResults = Map<string, ScenarioResult>;
 
 export interface RunOptions {
-  /** Limit for the whole suite run (default 180 s). */
+  /** Limit for the whole suite run (default 120 s). */
   timeoutMs?: number;
-  /** Limit for each scenario re-run on its own after the suite run timed out (default 60 s). */
+  /** Limit for each scenario re-run on its own after the suite run timed out (default 30 s). */
   scenarioTimeoutMs?: number;
+  /** Timeout of each MCP request the CLI's SDK client sends (default 10 s; the SDK's own is 60 s). */
+  requestTimeoutMs?: number;
   /** Keep the CLI's result directories here instead of a temporary directory. */
   outputDir?: string;
 }
@@ -53,11 +60,16 @@ interface CliRun {
   output: string;
 }
 
-function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
+function runCli(args: string[], timeoutMs: number, requestTimeoutMs = 10_000): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const child = spawn(nodeBin, [cli, ...args], {
+    const child = spawn(nodeBin, ["--import", requestTimeoutPreload, cli, ...args], {
       cwd: root,
-      env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+        NO_COLOR: "1",
+        CONFORMANCE_REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+      },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -127,9 +139,8 @@ function failed(scenario: string, error: string): ScenarioResult {
 export async function runConformance(url: string, scenarios: readonly string[], options: RunOptions = {}): Promise<ConformanceResults> {
   const dir = options.outputDir ?? (await mkdtemp(join(tmpdir(), "conformance-")));
   try {
-    const timeoutMs = options.timeoutMs ?? 180_000;
-    const scenarioTimeoutMs = options.scenarioTimeoutMs ?? 60_000;
-    const suite = await runCli(["server", "--url", url, "--suite", "all", "-o", dir], timeoutMs);
+    const { timeoutMs = 120_000, scenarioTimeoutMs = 30_000, requestTimeoutMs } = options;
+    const suite = await runCli(["server", "--url", url, "--suite", "all", "-o", dir], timeoutMs, requestTimeoutMs);
     const results = await readResults(dir);
     for (const scenario of scenarios) {
       if (results.has(scenario)) continue;
@@ -137,7 +148,7 @@ export async function runConformance(url: string, scenarios: readonly string[], 
         results.set(scenario, failed(scenario, failureFrom(suite.output, scenario) ?? "no checks.json written"));
         continue;
       }
-      const single = await runCli(["server", "--url", url, "--scenario", scenario, "-o", dir], scenarioTimeoutMs);
+      const single = await runCli(["server", "--url", url, "--scenario", scenario, "-o", dir], scenarioTimeoutMs, requestTimeoutMs);
       const again = (await readResults(dir)).get(scenario);
       results.set(
         scenario,

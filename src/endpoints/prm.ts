@@ -11,17 +11,18 @@
  * `MCP-Protocol-Version`, a header that needs one) is answered with 204 for any origin. A path that
  * names no proxy with metadata gets the usual 404.
  */
-import type { GatewayContext } from "../context.ts";
+import { publicOrigin, resourceUrlFor } from "../auth/resource.ts";
+import type { ProtectedResource } from "../auth/config.ts";
+import { PRM_WELL_KNOWN, protectedResourceMetadata } from "../auth/prm.ts";
+import type { GatewayContext, RequestState } from "../context.ts";
 import { PUBLIC_DOCUMENT, preflightResponse } from "../http/cors.ts";
 import type { RouteRegistry } from "../routing/registry.ts";
 import type { ApiRoute } from "../routing/route-table.ts";
-import type { ProtectedResource } from "../auth/config.ts";
-import { PRM_WELL_KNOWN, protectedResourceMetadata } from "../auth/prm.ts";
-import { publicOrigin, resourceUrlFor } from "../auth/resource.ts";
+import type { Endpoint } from "../steps/endpoints.ts";
 
-function metadataAnswer(c: GatewayContext, origin: string, prm: ProtectedResource): Response {
-  if (c.req.method === "OPTIONS") {
-    const requested = c.req.header("access-control-request-headers");
+function metadataAnswer(state: RequestState, origin: string, prm: ProtectedResource): Response {
+  if (state.method === "OPTIONS") {
+    const requested = state.headers["access-control-request-headers"];
     return preflightResponse(PUBLIC_DOCUMENT, requested === undefined ? {} : { "access-control-request-headers": requested });
   }
   const body = protectedResourceMetadata(prm.config, resourceUrlFor(origin, prm));
@@ -31,28 +32,28 @@ function metadataAnswer(c: GatewayContext, origin: string, prm: ProtectedResourc
 }
 
 /** Whether the request asks for Protected Resource Metadata (a GET or HEAD, or its preflight, on a well-known path). */
-export function isPrmRequest(c: GatewayContext): boolean {
-  const method = c.req.method;
-  return (method === "GET" || method === "HEAD" || method === "OPTIONS") && c.req.path.includes(PRM_WELL_KNOWN);
+function isPrmRequest(state: RequestState): boolean {
+  const method = state.method;
+  return (method === "GET" || method === "HEAD" || method === "OPTIONS") && state.path.includes(PRM_WELL_KNOWN);
 }
 
 /**
- * Serves a PRM request ({@link isPrmRequest}): the document, or `undefined` when the path names no
- * proxy with metadata (the request then routes like any other).
+ * The Protected Resource Metadata endpoint: the document for a PRM request, or nothing when the
+ * path names no proxy with metadata (the request then routes like any other).
  *
  * @param resourceOf an MCP proxy's compiled Protected Resource Metadata, `undefined` without any
  */
-export function prmServer(
+export function prmEndpoint(
   registry: RouteRegistry,
   resourceOf: (route: ApiRoute) => ProtectedResource | undefined,
   publicOrigins: readonly string[] = [],
-): (c: GatewayContext) => Promise<Response | undefined> {
-  return async function serveProtectedResourceMetadata(c): Promise<Response | undefined> {
-    const path = c.req.path;
+): Endpoint {
+  async function serveProtectedResourceMetadata(c: GatewayContext, state: RequestState): Promise<Response | undefined> {
+    const path = state.path;
     const table = await registry.table();
     const answer = (route: ApiRoute) => {
       const prm = route.kind === "mcp" ? resourceOf(route) : undefined;
-      return prm && metadataAnswer(c, publicOrigin(c.req.url, prm.customDomain, publicOrigins), prm);
+      return prm && metadataAnswer(state, publicOrigin(c.req.url, prm.customDomain, publicOrigins), prm);
     };
     // Host-level: /.well-known/oauth-protected-resource/<resource path>
     if (path.startsWith(`${PRM_WELL_KNOWN}/`)) {
@@ -65,5 +66,6 @@ export function prmServer(
       if (match && path === `${match.route.prefix}${PRM_WELL_KNOWN}`) return answer(match.route);
     }
     return undefined;
-  };
+  }
+  return (c, state) => (isPrmRequest(state) ? serveProtectedResourceMetadata(c, state) : undefined);
 }

@@ -3,9 +3,9 @@
  *
  * Allowed: the origins an API lists (`middleware.global.cors.allowedOrigins`: `*` allows any; an
  * entry may hold one `*` for any run of characters, as Tyk's do: `https://*.example.com`); without
- * a list, an origin on the same host as the request, or a loopback origin when the request itself
- * came to a loopback host (a local tool such as the MCP Inspector; a rebinding attack shows its own,
- * non-loopback origin).
+ * a list, the origins the gateway is known by (`GATEWAY_PUBLIC_ORIGINS`, the API's custom domain),
+ * or a loopback origin when the request itself came to a loopback host (a local tool such as the
+ * MCP Inspector; a rebinding attack shows its own, non-loopback origin).
  */
 
 /**
@@ -41,7 +41,10 @@ export function originRule(entries: readonly string[]): OriginRule {
   return { any: list.has("*"), list, wildcards };
 }
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** The loopback host names a local server answers to (the MCP SDKs' `localhostHostValidation`). */
+export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+const LOOPBACK = new Set([...LOOPBACK_HOSTS, "::1"]);
 
 /** Whether a host name (no port; IPv6 in brackets or bare) is a loopback name or address. */
 export function isLoopback(host: string): boolean {
@@ -54,8 +57,21 @@ export function hostName(host: string): string {
   return lower.startsWith("[") ? lower.slice(0, lower.indexOf("]") + 1) : lower.split(":")[0]!;
 }
 
-/** Whether `origin` may call an API reached at `requestHost` (a Host header value). */
-export function originAllowed(origin: string, requestHost: string, rule: OriginRule | undefined): boolean {
+/**
+ * Whether `origin` may call an API reached at `requestHost` (a Host header value the host check has
+ * already accepted).
+ *
+ * @param rule the API's own list (`allowedOrigins`); without one, the default rule: an origin this
+ *   gateway is known by (`trusted`: `GATEWAY_PUBLIC_ORIGINS` and the API's custom domain), or a
+ *   loopback origin calling a gateway reached on a loopback host (a local tool). Never "the same
+ *   host as the request": the client chooses its Host.
+ */
+export function originAllowed(
+  origin: string,
+  requestHost: string,
+  rule: OriginRule | undefined,
+  trusted: ReadonlySet<string> = NONE,
+): boolean {
   const normalised = normaliseOrigin(origin);
   if (rule) {
     if (rule.any || rule.list.has(normalised)) return true;
@@ -70,6 +86,9 @@ export function originAllowed(origin: string, requestHost: string, rule: OriginR
   } catch {
     return false;
   }
-  if (url.host === requestHost.toLowerCase()) return true;
+  if (url.protocol !== "http:" && url.protocol !== "https:") return false;
+  if (trusted.has(url.origin)) return true;
   return isLoopback(url.hostname) && isLoopback(hostName(requestHost));
 }
+
+const NONE: ReadonlySet<string> = new Set();

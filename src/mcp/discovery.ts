@@ -8,8 +8,9 @@
  *   consumer may not see (`Visibility.canSee`) are removed, in place, keeping the upstream's order
  *   and every other member of the result (`nextCursor`, `_meta`, …). Filtering is done page by
  *   page, so pagination keeps working: a page may come back shorter (even empty) but its cursor
- *   still leads to the next. An item whose key (`name`, `uri`, `uriTemplate`) is missing or not a
- *   string is dropped: fail closed.
+ *   still leads to the next. An item's key (`name`, `uri`, `uriTemplate`) is compared in the
+ *   canonical form authorization compares a call in (`identifiers.ts`); an item whose key is missing,
+ *   not a string or has no canonical form is dropped: fail closed.
  * - `initialize`: a capability whose methods the consumer may call none of (`Visibility.canCall`)
  *   is removed from `capabilities`, so a client does not go looking for what it cannot use.
  *
@@ -24,6 +25,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Visibility } from "../policy/types.ts";
+import { canonicalIdentifier } from "./identifiers.ts";
 import type { PrimitiveType } from "./jsonrpc.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -74,7 +76,10 @@ export function filterListResult(method: string, result: JsonObject, visibility:
   const kept = Array.isArray(items)
     ? items.filter((item) => {
         const name = isObject(item) ? item[key] : undefined;
-        return typeof name === "string" && visibility.canSee(type, name);
+        if (typeof name !== "string") return false;
+        // Compared as authorization compares a call: in canonical form. One that has none is dropped.
+        const canonical = canonicalIdentifier(type, name);
+        return canonical.ok && visibility.canSee(type, canonical.value);
       })
     : [];
   return { ...result, [member]: kept };

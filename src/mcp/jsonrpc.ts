@@ -12,9 +12,17 @@
  *
  * A message that a policy check and the upstream could read differently is refused: duplicate
  * member names anywhere, member names that collide without regard to case at the top level and in
- * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …).
+ * `params`, and odd-case spellings of the members the gateway reads (`Method`, `Name`, …). So is
+ * one the upstream would not take as a JSON-RPC message at all (a member the protocol does not
+ * have, a `result` that is no object, an id no JSON parser reads back exactly): the gateway answers
+ * it with its own error rather than passing it on to the upstream's parse error.
+ *
+ * The primitive's name is the identifier in its canonical form (`identifiers.ts`): the form
+ * authorization compares. One that cannot be read one way only (a control character, surrounding
+ * whitespace, a resource URI that does not parse) is refused with -32602.
  */
 import { GatewayError, type JsonRpcId } from "../errors.ts";
+import { canonicalIdentifier } from "./identifiers.ts";
 import { findAmbiguousMember, hasLowerAsciiKeys, isUnambiguous } from "./json-guard.ts";
 
 export type PrimitiveType = "tool" | "resource" | "prompt";
@@ -94,8 +102,15 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
   const rawId = message.id;
   const id: JsonRpcId = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
 
+  for (const key in message) {
+    if (!(TOP_LEVEL_MEMBERS as readonly string[]).includes(key)) fail(`"${key}" is not a member of a JSON-RPC message`);
+  }
   if (message.jsonrpc !== "2.0") fail('"jsonrpc" must be "2.0"');
   if ("id" in message && !isValidId(rawId)) fail('"id" must be a string or an integer');
+  if (typeof rawId === "number" && !Number.isSafeInteger(rawId)) {
+    // Answered with id null: JSON.parse has already rounded it, so it cannot be echoed as sent.
+    fail('"id" must be an integer between -(2^53 - 1) and 2^53 - 1, or a string');
+  }
 
   const hasMethod = "method" in message;
   const isResponse = "result" in message || "error" in message;
@@ -105,6 +120,7 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     if (!("id" in message)) fail('a response must carry the "id" it answers');
     if ("result" in message && "error" in message) fail('a response carries "result" or "error", not both');
     if ("error" in message && !isErrorObject(message.error)) fail('"error" must have an integer "code" and a string "message"');
+    if ("result" in message && !isObject(message.result)) fail('"result" must be an object');
     return { kind: "response", id, method: "", primitiveType: "", primitiveName: "" };
   }
 
@@ -137,7 +153,7 @@ function classifyTarget(method: string, params: Record<string, unknown> | undefi
   if (target) {
     const name = params?.[target.member];
     if (typeof name !== "string" || name === "") fail(`${method} needs "params.${target.member}" as a non-empty string`);
-    return { type: target.type, name: name as string };
+    return { type: target.type, name: canonical(target.type, name as string, `params.${target.member}`) };
   }
   if (method === "completion/complete") {
     const ref = params?.ref;
@@ -146,15 +162,26 @@ function classifyTarget(method: string, params: Record<string, unknown> | undefi
     rejectOddCase(r, REF_MEMBERS, '"params.ref"');
     if (r.type === "ref/prompt") {
       if (typeof r.name !== "string" || r.name === "") fail('a "ref/prompt" reference needs "name"');
-      return { type: "prompt", name: r.name as string };
+      return { type: "prompt", name: canonical("prompt", r.name as string, "params.ref.name") };
     }
     if (r.type === "ref/resource") {
       if (typeof r.uri !== "string" || r.uri === "") fail('a "ref/resource" reference needs "uri"');
-      return { type: "resource", name: r.uri as string };
+      return { type: "resource", name: canonical("resource", r.uri as string, "params.ref.uri") };
     }
     fail('"params.ref.type" must be "ref/prompt" or "ref/resource"');
   }
   return NO_TARGET;
+}
+
+/** The identifier in its canonical form, or -32602 saying why it cannot be read one way only. */
+function canonical(type: PrimitiveType, identifier: string, member: string): string {
+  const result = canonicalIdentifier(type, identifier);
+  if (!result.ok) throw new GatewayError("invalid_params", `Invalid params: "${member}" ${result.problem}`);
+  return result.value;
+}
+
+function isObject(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function rejectOddCase(obj: Record<string, unknown>, members: readonly string[], where: string): void {
@@ -183,12 +210,13 @@ function isErrorObject(error: unknown): boolean {
 
 /**
  * Best effort: the id of a message whose full parse failed, so that an error can still name it.
- * Returns `null` when there is none to be had.
+ * Returns `null` when there is none to be had, or none that can be echoed exactly (a number JSON
+ * parsing may have rounded).
  */
 export function peekId(value: unknown): JsonRpcId {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const id = (value as Record<string, unknown>).id;
-    if (typeof id === "string" || typeof id === "number") return id;
+    if (typeof id === "string" || (typeof id === "number" && Number.isSafeInteger(id))) return id;
   }
   return null;
 }

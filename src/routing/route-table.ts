@@ -44,6 +44,8 @@ export interface RouteBase {
   versioning: VersionRouting | undefined;
   /** For a version listed in a base's version map: the base's id (a grant on it also gives access). */
   baseId: string | undefined;
+  /** `server.customDomain.name` (lower case) when enabled: a host name the gateway answers to. */
+  customDomain: string | undefined;
 }
 
 /**
@@ -116,6 +118,7 @@ export function routeBase(api: StoredApi): RouteBase {
     upstreamBasePath: upstream.pathname.replace(/\/+$/, ""),
     versioning: versionRouting(api.definition),
     baseId: undefined,
+    customDomain: tyk.server.customDomain?.enabled && tyk.server.customDomain.name ? tyk.server.customDomain.name.toLowerCase() : undefined,
   };
 }
 
@@ -133,6 +136,8 @@ export class RouteTable {
   readonly routes: readonly ApiRoute[];
   readonly #inactive: readonly ApiRoute[];
   readonly #byId: ReadonlyMap<string, ApiRoute>;
+  /** The custom domains of the active APIs: host names the gateway answers to. */
+  readonly customDomains: ReadonlySet<string>;
 
   constructor(routes: readonly ApiRoute[]) {
     for (const route of routes) {
@@ -145,6 +150,7 @@ export class RouteTable {
     this.routes = routes.filter((r) => r.active).sort(byLength);
     this.#inactive = routes.filter((r) => !r.active).sort(byLength);
     this.#byId = new Map(routes.map((r) => [r.id, r]));
+    this.customDomains = new Set(this.routes.flatMap((r) => (r.customDomain === undefined ? [] : [r.customDomain])));
   }
 
   /**

@@ -26,6 +26,7 @@ import { UpstreamDeadline } from "../proxy/deadline.ts";
 import { applyUpstreamAuth, compileUpstreamAuth, type SecretSource, type UpstreamAuth } from "../proxy/upstream-auth.ts";
 import type { ApiKind } from "../stores/layout.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
+import { canonicalKeys } from "./authorize.ts";
 import type { Step } from "./step.ts";
 
 export interface ForwardOptions {
@@ -87,9 +88,9 @@ function operationTimeouts(definition: McpDefinition): Map<string, number> {
   return out;
 }
 
-function primitiveTimeouts(entries: Record<string, Operation> | undefined): Map<string, number> {
+function primitiveTimeouts(type: PrimitiveType, entries: Record<string, Operation> | undefined): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, operation] of Object.entries(entries ?? {})) {
+  for (const [name, operation] of canonicalKeys(type, entries)) {
     const timeout = operation.enforceTimeout;
     if (timeout?.enabled && timeout.value > 0) out.set(name, timeout.value);
   }
@@ -103,9 +104,9 @@ export function compileForward(definition: McpDefinition, kind: ApiKind): Forwar
     kind,
     operationTimeouts: operationTimeouts(definition),
     primitiveTimeouts: {
-      tool: primitiveTimeouts(middleware?.mcpTools),
-      resource: primitiveTimeouts(middleware?.mcpResources),
-      prompt: primitiveTimeouts(middleware?.mcpPrompts),
+      tool: primitiveTimeouts("tool", middleware?.mcpTools),
+      resource: primitiveTimeouts("resource", middleware?.mcpResources),
+      prompt: primitiveTimeouts("prompt", middleware?.mcpPrompts),
     },
     upstreamAuth: compileUpstreamAuth(definition),
   };

@@ -1,8 +1,10 @@
 /**
- * method: an MCP proxy serves the HTTP methods its OAS `paths` declare for the requested path; any
- * other (a GET where the proxy offers no SSE stream, a DELETE, a PUT) gets 405 with `Allow`, as
- * MCP's Streamable HTTP transport has a server answer. POST, the transport itself, is always
- * served; OPTIONS is left to the upstream; a path the document does not declare passes.
+ * method: on an MCP proxy's endpoint (a path its OAS `paths` declare), POST, GET and DELETE always
+ * go on to the upstream, after the same authentication and policy as POST: the Streamable HTTP
+ * transport's messages, its server stream and the end of a session (in Tyk OAS, operations attach
+ * middleware; they do not decide which transport methods pass). Where the upstream offers no stream,
+ * its own 405 reaches the client. Any other method (PUT, PATCH, HEAD, …) gets 405 with `Allow`;
+ * OPTIONS is left to CORS and the upstream; a path the document does not declare passes.
  */
 import { declaredOperations } from "../definitions/operations.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
@@ -10,16 +12,16 @@ import { GatewayError } from "../errors.ts";
 import { relativePath } from "../routing/route-table.ts";
 import type { Step } from "./step.ts";
 
-/** One path of an MCP proxy's `paths`, compiled: the methods its operations declare. */
+/** The transport's methods: what an MCP endpoint serves. */
+export const TRANSPORT_METHODS = ["GET", "POST", "DELETE"] as const;
+const ALLOW = TRANSPORT_METHODS.join(", ");
+
+/** One path of an MCP proxy's `paths`, compiled. */
 export interface TransportPath {
   /** The path as written (`/mcp`, or a template such as `/{tenant}/mcp`). */
   path: string;
   /** For a templated path: matches the whole relative path, each `{name}` one segment. */
   template: RegExp | undefined;
-  /** Upper case, in the order the OAS methods are read; always includes POST (the MCP transport). */
-  methods: readonly string[];
-  /** `methods` as an `Allow` header value. */
-  allow: string;
 }
 
 function escapeRegExp(text: string): string {
@@ -27,29 +29,23 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * The transport paths an MCP proxy's OAS document declares. A `{name}` template stands for one
- * path segment; everything else matches literally (no pattern the definition's author writes is
- * run as a regular expression, so none can backtrack).
+ * The paths an MCP proxy's OAS document declares with at least one operation. A `{name}` template
+ * stands for one path segment; everything else matches literally (no pattern the definition's
+ * author writes is run as a regular expression, so none can backtrack).
  */
 export function compileTransportPaths(definition: McpDefinition): TransportPath[] {
-  const byPath = new Map<string, string[]>();
-  for (const { path, method } of declaredOperations(definition)) {
-    const methods = byPath.get(path);
-    if (methods) methods.push(method);
-    else byPath.set(path, [method]);
-  }
-  return [...byPath].map(([path, methods]) => {
-    if (!methods.includes("POST")) methods.unshift("POST");
-    const template = path.includes("{")
+  const paths = [...new Set(declaredOperations(definition).map((operation) => operation.path))];
+  return paths.map((path) => ({
+    path,
+    template: path.includes("{")
       ? new RegExp(
           `^${path
             .split(/\{[^/{}]*\}/)
             .map(escapeRegExp)
             .join("[^/]+")}$`,
         )
-      : undefined;
-    return { path, template, methods, allow: methods.join(", ") };
-  });
+      : undefined,
+  }));
 }
 
 /**
@@ -69,18 +65,17 @@ export function transportPath(paths: readonly TransportPath[], relative: string)
   return templated;
 }
 
-/** Refuses (405, with `Allow`) a method the request's MCP proxy does not offer on its path. */
+/** Refuses (405, with `Allow`) a method that is not the transport's on an MCP endpoint. */
 export const method: Step<readonly TransportPath[] | undefined> = {
   name: "method",
-  // A plain HTTP API declares no transport.
+  // A plain HTTP API has no transport: every method passes.
   compile: (api) => (api.kind === "mcp" ? compileTransportPaths(api.definition) : undefined),
   run(_c, state, paths) {
     const requested = state.method;
-    if (paths === undefined || requested === "POST" || requested === "OPTIONS") return;
-    const declared = transportPath(paths, relativePath(state.match));
-    if (declared === undefined || declared.methods.includes(requested)) return;
-    throw new GatewayError("method_not_allowed", `This MCP proxy does not serve ${requested} here; it serves ${declared.allow}`, {
-      headers: { allow: declared.allow },
+    if (paths === undefined || requested === "POST" || requested === "GET" || requested === "DELETE" || requested === "OPTIONS") return;
+    if (transportPath(paths, relativePath(state.match)) === undefined) return;
+    throw new GatewayError("method_not_allowed", `This MCP endpoint does not serve ${requested}; it serves ${ALLOW}`, {
+      headers: { allow: ALLOW },
     });
   },
 };

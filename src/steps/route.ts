@@ -1,5 +1,5 @@
 /**
- * route: match the request path to an API (the longest listen path wins; versions by header, query
+ * route: match the request path (`state.path`, canonical) to an API (the longest listen path wins; versions by header, query
  * parameter or URL segment) and set `state.match`. An unknown path, or one whose API is inactive,
  * gets 404 with a JSON-RPC error (-32000).
  *
@@ -26,7 +26,7 @@ export function route(registry: RouteRegistry): Step {
 }
 
 function matchRoute(table: RouteTable, c: GatewayContext, state: RequestState): void {
-  const path = c.req.path;
+  const path = state.path;
   // Hono's request is a RequestView (header, query): nothing to allocate per request.
   const match = table.match(path, c.req);
   if (!match) {

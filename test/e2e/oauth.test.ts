@@ -440,32 +440,37 @@ describe.each(RUNTIMES)("OAuth and JWT consumers on %s", (runtime) => {
    * is refused even when the request claims that server's host name.
    */
   test("a token for another resource server cannot be replayed by sending its Host", async () => {
-    const foreign = await accessToken({ sub: "victim", aud: "http://evil.example.test/oauth/mcp", scope: "mcp:read mcp:tools" });
     const body = ping();
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: "127.0.0.1",
-          port: gw.port,
-          path: "/oauth/mcp",
-          method: "POST",
-          headers: {
-            host: "evil.example.test",
-            authorization: `Bearer ${foreign}`,
-            "content-type": "application/json",
-            accept: "application/json, text/event-stream",
-            "content-length": Buffer.byteLength(body),
+    const send = (host: string, token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port: gw.port,
+            path: "/oauth/mcp",
+            method: "POST",
+            headers: {
+              host,
+              authorization: `Bearer ${token}`,
+              "content-type": "application/json",
+              accept: "application/json, text/event-stream",
+              "content-length": Buffer.byteLength(body),
+            },
           },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode!));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-    expect(status).toBe(401);
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode!));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    // A host the gateway does not serve is refused before the token is read.
+    const foreign = await accessToken({ sub: "victim", aud: "http://evil.example.test/oauth/mcp", scope: "mcp:read mcp:tools" });
+    expect(await send("evil.example.test", foreign)).toBe(403);
+    // A host it does serve (a loopback name) but is not known by: the audience is still its public origin's.
+    const local = await accessToken({ sub: "victim", aud: `http://localhost:${gw.port}/oauth/mcp`, scope: "mcp:read mcp:tools" });
+    expect(await send(`localhost:${gw.port}`, local)).toBe(401);
   });
 
   test("an OAuth consumer finds the authorization server from the challenge, gets a token and connects", async () => {

@@ -299,12 +299,15 @@ describe.each(RUNTIMES)("security on %s", (runtime) => {
       "\u202esafe", // right-to-left override
       "Safe",
       "SAFE",
-      "safe\n",
-      "safe ",
-      "safe\u0000",
       "safe/../danger",
     ];
     for (const name of lookAlikes) await refused("/sec-a/mcp", call(name), keyHeaders(), 403, -32002);
+  });
+
+  test("a name that cannot be read one way only is refused before any policy check (400 -32602)", async () => {
+    for (const name of ["safe\n", "safe ", " safe", "safe\u0000", "sa\tfe", "safe\u0085", "\u00a0safe"]) {
+      await refused("/sec-a/mcp", call(name), keyHeaders(), 400, -32602);
+    }
   });
 
   test("a notification with a blocked method is refused (403 -32002)", async () => {

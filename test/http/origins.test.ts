@@ -23,13 +23,20 @@ function withCors(cors: Record<string, unknown> | undefined): McpDefinition {
 }
 
 describe("without configured origins (the default rule)", () => {
-  const allowed = (origin: string, host: string) => originAllowed(origin, host, undefined);
+  /** The gateway is known by https://gw.example.com and http://gw.example.com:8080 (GATEWAY_PUBLIC_ORIGINS). */
+  const trusted = new Set(["https://gw.example.com", "http://gw.example.com:8080"]);
+  const allowed = (origin: string, host: string) => originAllowed(origin, host, undefined, trusted);
 
-  test("an origin on the same host as the request is allowed", () => {
+  test("an origin the gateway is known by is allowed", () => {
     expect(allowed("https://gw.example.com", "gw.example.com")).toBe(true);
     expect(allowed("http://gw.example.com:8080", "gw.example.com:8080")).toBe(true);
     expect(allowed("HTTPS://GW.Example.com/", "gw.example.com")).toBe(true);
     expect(allowed("https://gw.example.com:443", "gw.example.com")).toBe(true); // the default port is no port
+  });
+
+  test("the request's own Host is no reason to allow an origin: the client chose it", () => {
+    expect(originAllowed("https://attacker.example", "attacker.example", undefined, trusted)).toBe(false);
+    expect(originAllowed("http://attacker.example:8080", "attacker.example:8080", undefined)).toBe(false);
   });
 
   test("an origin on another host is refused", () => {

@@ -1,0 +1,120 @@
+/**
+ * The request path in one canonical form, made once before anything looks at it: the admin and
+ * metadata endpoints, routing, and the URL forwarded upstream all read this form, so the gateway
+ * decides on the path the upstream will read. Pure.
+ *
+ * Bun and workerd hand the gateway a request URL their WHATWG URL parsers have already normalised
+ * (dot segments resolved, `%2e` forms included; `\` read as `/`); Deno hands it over as the client
+ * sent it. The same rules applied to either give the same path, so a request is routed, refused or
+ * forwarded alike on every runtime:
+ *
+ * 1. `\` is a `/`, as WHATWG reads it in an http(s) URL;
+ * 2. percent-encoded unreserved characters (RFC 3986 §2.3: letters, digits, `-`, `.`, `_`, `~`) are
+ *    decoded, and the hex digits of every other percent-encoding upper-cased (§6.2.2.1-2);
+ * 3. dot segments are removed (§5.2.4 `remove_dot_segments`; `..` at the root stays at the root);
+ * 4. refused: an encoded slash or backslash (`%2F`, `%5C`: one segment to the gateway, two to an
+ *    upstream that decodes them), a malformed percent-encoding, a control character, and an empty
+ *    segment (`//`), which upstreams route differently (merged by some, kept by others).
+ */
+
+export type PathResult = { ok: true; path: string } | { ok: false; problem: string };
+
+const HEX = "0123456789ABCDEF";
+
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const upper = code & ~0x20;
+  if (upper >= 0x41 && upper <= 0x46) return upper - 0x41 + 10;
+  return -1;
+}
+
+function isUnreserved(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a) ||
+    code === 0x2d ||
+    code === 0x2e ||
+    code === 0x5f ||
+    code === 0x7e
+  );
+}
+
+/**
+ * One segment with its percent-encoding normalised, or a problem. (`/` never occurs inside: the path
+ * was split on it.)
+ */
+function segment(raw: string): string | { problem: string } {
+  // The common case: nothing to decode, nothing to refuse.
+  let plain = true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 || c < 0x20 || c === 0x7f) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return raw;
+  let out = "";
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return { problem: "a control character" };
+    if (c !== 0x25) {
+      out += raw[i];
+      continue;
+    }
+    const high = hexValue(raw.charCodeAt(i + 1));
+    const low = hexValue(raw.charCodeAt(i + 2));
+    if (high < 0 || low < 0) return { problem: "a malformed percent-encoding" };
+    const byte = high * 16 + low;
+    if (byte === 0x2f) return { problem: "an encoded slash (%2F)" };
+    if (byte === 0x5c) return { problem: "an encoded backslash (%5C)" };
+    if (byte < 0x20 || byte === 0x7f) return { problem: "an encoded control character" };
+    out += isUnreserved(byte) ? String.fromCharCode(byte) : `%${HEX[high]}${HEX[low]}`;
+    i += 2;
+  }
+  return out;
+}
+
+/**
+ * The canonical form of a request path (the URL's path, from its first `/` to before `?` or `#`).
+ * Already canonical paths (nearly every request) come back as they are.
+ */
+export function normalisePath(raw: string): PathResult {
+  const slashed = raw.includes("\\") ? raw.replaceAll("\\", "/") : raw;
+  const parts = slashed.split("/");
+  const out: string[] = [];
+  const last = parts.length - 1;
+  // parts[0] is the empty string before the leading slash.
+  for (let i = 1; i <= last; i++) {
+    const value = segment(parts[i]!);
+    if (typeof value !== "string") return { ok: false, problem: value.problem };
+    if (value === ".") {
+      if (i === last) out.push("");
+      continue;
+    }
+    if (value === "..") {
+      out.pop();
+      if (i === last) out.push("");
+      continue;
+    }
+    if (value === "" && i !== last) return { ok: false, problem: "an empty path segment (//)" };
+    out.push(value);
+  }
+  return { ok: true, path: `/${out.join("/")}` };
+}
+
+/** The path of a request URL (`http://host/a/b?q` → `/a/b`), as the runtime gave it. */
+export function pathOfUrl(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
+}
