@@ -347,3 +347,96 @@ describe("pathological patterns run in linear time", () => {
     expect(performance.now() - started).toBeLessThan(500);
   });
 });
+
+describe("plain names (looked up in a set) match as RE2 matches them", () => {
+  // Names that differ from a pattern in ways a regular expression engine might not see.
+  const variants = (p: string) => [
+    p,
+    p.toUpperCase(),
+    p.toLowerCase(),
+    `${p}\n`,
+    `\n${p}`,
+    `${p}\r\n`,
+    ` ${p}`,
+    `${p} `,
+    `${p}x`,
+    `x${p}`,
+    p.slice(1),
+    p.slice(0, -1),
+    `${p}${p}`,
+    `${p}\u0000`,
+    `${p}\uD800`,
+    `${p}\uFFFD`,
+    `${p}é`,
+    "",
+    "é",
+    "\uD83D\uDE00",
+  ];
+  const same = (pattern: string, names: readonly string[]) => {
+    const re = compilePattern(pattern);
+    const allowing = toolsOnly({ allowed: [pattern] });
+    const blocking = toolsOnly({ blocked: [pattern] });
+    const methods = grant({ json_rpc_methods_access_rights: { allowed: [pattern, pattern] } });
+    for (const name of names) {
+      const expected = re.matches(name);
+      expect(allowing.canSee("tool", name), `${JSON.stringify(pattern)} allows ${JSON.stringify(name)}`).toBe(expected);
+      expect(blocking.canSee("tool", name), `${JSON.stringify(pattern)} blocks ${JSON.stringify(name)}`).toBe(!expected);
+      expect(methods.canCall(name), `${JSON.stringify(pattern)} allows the method ${JSON.stringify(name)}`).toBe(expected);
+    }
+  };
+
+  test("names, methods and URIs as policies write them", () => {
+    for (const pattern of [
+      "echo",
+      "get-sum",
+      "tools/call",
+      "notifications/initialized",
+      "a-b_c:d",
+      "get forecast",
+      "x#y",
+      "a,b",
+      "~@!\"'%&;<=>`",
+      "demo://resource/static/1",
+      "",
+      " ",
+    ]) {
+      same(pattern, variants(pattern));
+    }
+  });
+
+  test("every printable ASCII character, alone and between letters, against every ASCII character", () => {
+    const ascii = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
+    const printable = ascii.slice(0x20, 0x7f);
+    const names = [...ascii, "", "\u00e9", "\uD800", "ab", "a\nb"];
+    for (const c of printable) {
+      for (const pattern of [c, `a${c}b`]) {
+        let compiles = true;
+        try {
+          compilePattern(pattern);
+        } catch {
+          compiles = false;
+        }
+        if (compiles) same(pattern, [...names, pattern, ...variants(pattern)]);
+        else expect(() => compileAccess({ api_id: "api", mcp_access_rights: { tools: { allowed: [pattern] } } })).toThrow(PatternError);
+      }
+    }
+  });
+
+  test("a list mixing plain names and patterns", () => {
+    const v = toolsOnly({ allowed: ["echo", "get_.*", "search"], blocked: ["get_secret", "s.*h"] });
+    expect(v.canSee("tool", "echo")).toBe(true);
+    expect(v.canSee("tool", "get_forecast")).toBe(true);
+    expect(v.canSee("tool", "get_secret")).toBe(false);
+    expect(v.canSee("tool", "search")).toBe(false);
+    expect(v.canSee("tool", "fetch")).toBe(false);
+  });
+
+  test("a plain name longer than the limit is refused like any pattern", () => {
+    expect(
+      checkAccessPatterns({ api_id: "a", mcp_access_rights: { tools: { allowed: ["a".repeat(MAX_PATTERN_LENGTH + 1)] } } }),
+    ).toBeInstanceOf(PatternError);
+    expect(
+      checkAccessPatterns({ api_id: "a", mcp_access_rights: { tools: { allowed: ["a".repeat(MAX_PATTERN_LENGTH)] } } }),
+    ).toBeUndefined();
+  });
+});
