@@ -110,6 +110,19 @@ describe("filterListResult", () => {
     });
   });
 
+  test("resources/list: a URI is compared in the canonical form a call is authorized in; one with none is dropped", () => {
+    const result = {
+      resources: [
+        { uri: "FILE:///tmp/../a.txt", name: "a, spelled otherwise" },
+        { uri: "file:///%63.txt#top", name: "c, spelled otherwise" },
+        { uri: "file:///a.txt\n", name: "a, with a newline" },
+        { uri: " file:///a.txt", name: "a, with a space" },
+        { uri: "a.txt", name: "no scheme" },
+      ],
+    };
+    expect(filterListResult("resources/list", result, vis)).toEqual({ resources: [result.resources[0], result.resources[1]] });
+  });
+
   test("resources/templates/list: by uriTemplate", () => {
     const result = {
       resourceTemplates: [

@@ -133,10 +133,24 @@ describe("malformed input", () => {
     ["completion with unknown ref type", req("completion/complete", { ref: { type: "ref/tool", name: "x" } })],
     ["completion ref/prompt without name", req("completion/complete", { ref: { type: "ref/prompt" } })],
     ["completion ref/resource without uri", req("completion/complete", { ref: { type: "ref/resource" } })],
+    ["a member JSON-RPC does not have", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", extra: true })],
+    ["a member of a notification JSON-RPC does not have", JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized", x: 1 })],
+    ["a result that is no object", JSON.stringify({ jsonrpc: "2.0", id: 1, result: 5 })],
+    ["a result that is an array", JSON.stringify({ jsonrpc: "2.0", id: 1, result: [] })],
+    ["an id beyond 2^53", '{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}'],
+    ["an id below -(2^53)", '{"jsonrpc":"2.0","id":-9007199254740993,"method":"ping"}'],
+    ["an id of 1e300", '{"jsonrpc":"2.0","id":1e300,"method":"ping"}'],
   ])("%s is an invalid request (-32600, 400)", (_label, text) => {
     const error = rejection(text);
     expect(error.code).toBe(-32600);
     expect(error.status).toBe(400);
+  });
+
+  test("an id JSON parsing may have rounded is never echoed: the error says id null", () => {
+    expect(rejection('{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}').id).toBeNull();
+    expect(rejection('{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{}}').id).toBeNull();
+    expect(parseMessage('{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}').id).toBe(9007199254740991);
+    expect(parseMessage('{"jsonrpc":"2.0","id":"9007199254740993","method":"ping"}').id).toBe("9007199254740993");
   });
 
   test("the error carries the request's id when it can be read", () => {
@@ -215,5 +229,37 @@ describe("the cheap ambiguity check agrees with the full scan", () => {
     const cheap = isUnambiguous(text, value);
     const full = findAmbiguousMember(text, new Set(["", "params", "params.ref"]));
     expect(cheap).toBe(full === undefined);
+  });
+});
+
+describe("identifiers are classified in canonical form, or refused (-32602, 400)", () => {
+  test.each([
+    ["resources/read", { uri: "FILE:///public/../secret" }, "file:///secret"],
+    ["resources/subscribe", { uri: "test://Static-Text" }, "test://static-text"],
+    ["resources/unsubscribe", { uri: "file:///%73ecret#x" }, "file:///secret"],
+    [
+      "completion/complete",
+      { ref: { type: "ref/resource", uri: "FILE:///{path}" }, argument: { name: "path", value: "" } },
+      "file:///{path}",
+    ],
+    ["tools/call", { name: "Safe" }, "Safe"],
+  ])("%s", (method, params, name) => {
+    expect(parseMessage(req(method, params)).primitiveName).toBe(name);
+  });
+
+  test.each([
+    ["tools/call", { name: "safe\n" }, '"params.name" contains a control character'],
+    ["tools/call", { name: " safe" }, '"params.name" has whitespace at its start or end'],
+    ["prompts/get", { name: "p\u0000" }, '"params.name" contains a control character'],
+    ["resources/read", { uri: " file:///secret" }, '"params.uri" has whitespace at its start or end'],
+    ["resources/read", { uri: "file:///sec\tret" }, '"params.uri" contains a control character'],
+    ["resources/read", { uri: "file:///secret\n" }, '"params.uri" contains a control character'],
+    ["resources/read", { uri: "secret" }, '"params.uri" is not an absolute URI (it has no scheme)'],
+    ["resources/read", { uri: "http://exa mple/" }, '"params.uri" is not a URI that can be parsed'],
+    ["completion/complete", { ref: { type: "ref/prompt", name: "p " } }, '"params.ref.name" has whitespace at its start or end'],
+  ])("%s %j", (method, params, problem) => {
+    const error = rejection(req(method, params, 3));
+    expect(error).toMatchObject({ code: -32602, status: 400, reason: "invalid_params", id: 3 });
+    expect(error.message).toBe(`Invalid params: ${problem}`);
   });
 });
