@@ -9,6 +9,7 @@ import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { isLoopback } from "./http/origins.ts";
 import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
@@ -40,6 +41,11 @@ if (options.seedDir) {
   console.log(`seeded ${count} definition(s) from ${options.seedDir}`);
 }
 
+if (!isLoopback(options.host) && options.publicOrigins.length === 0) {
+  console.warn(
+    `MCP gateway (bun): HOST ${options.host} is not a loopback address and GATEWAY_PUBLIC_ORIGINS is not set: only requests with a loopback Host (localhost, 127.0.0.1, [::1]) are served`,
+  );
+}
 const background = new BackgroundTasks();
 const app = createGateway({
   store,

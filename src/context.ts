@@ -19,7 +19,7 @@ export class RequestState {
   /** The client's headers, read once (`readHeaders`); the steps look them up here. */
   readonly headers: HeaderRecord;
 
-  /** Set by `path`: the request path in its canonical form (`routing/path.ts`). */
+  /** Set by `path`: the request path in its canonical form (`http/path.ts`). */
   path = "";
   /**
    * Set by `route`: the API serving this request and the path to forward. Steps before `route`

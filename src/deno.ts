@@ -11,6 +11,7 @@ import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { isLoopback } from "./http/origins.ts";
 import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 
 interface ServeInfo {
@@ -42,6 +43,11 @@ if (options.seedDir) {
   console.log(`seeded ${count} definition(s) from ${options.seedDir}`);
 }
 
+if (!isLoopback(options.host) && options.publicOrigins.length === 0) {
+  console.warn(
+    `MCP gateway (deno): HOST ${options.host} is not a loopback address and GATEWAY_PUBLIC_ORIGINS is not set: only requests with a loopback Host (localhost, 127.0.0.1, [::1]) are served`,
+  );
+}
 const background = new BackgroundTasks();
 const app = createGateway({
   store,

@@ -15,7 +15,7 @@ import type { ClientAddress, ClientCertificateSource, GatewayEnv, WaitUntil } fr
 import { answerError } from "./errors.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
-import { pathOfUrl } from "./routing/path.ts";
+import { pathOfUrl } from "./http/path.ts";
 import { RouteRegistry } from "./routing/registry.ts";
 import { type ApiRoute, routeBase } from "./routing/route-table.ts";
 import { authenticate } from "./steps/authenticate.ts";

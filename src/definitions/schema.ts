@@ -11,6 +11,7 @@
  */
 import * as v from "valibot";
 import { HTTP_TOKEN } from "../http/headers.ts";
+import { configuredPathProblem, writtenPathOf } from "../http/path.ts";
 import { normaliseOrigin } from "../http/origins.ts";
 
 const enabled = v.boolean();
@@ -186,7 +187,15 @@ export const Authentication = v.looseObject({
 });
 
 export const ListenPath = v.looseObject({
-  value: v.pipe(v.string(), v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "must start with / and contain only URL path characters")),
+  value: v.pipe(
+    v.string(),
+    v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, "must start with / and contain only URL path characters"),
+    // Requests are routed by their canonical path: a listen path must be one to be matched at all.
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? configuredPathProblem(dataset.value) : undefined;
+      if (problem) addIssue({ message: `must be a canonical path: it has ${problem}` });
+    }),
+  ),
   strip: v.optional(v.boolean()),
 });
 
@@ -202,7 +211,17 @@ export const Server = v.looseObject({
 });
 
 export const Upstream = v.looseObject({
-  url: v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, "must be an http or https URL")),
+  url: v.pipe(
+    v.string(),
+    v.url("must be an absolute URL"),
+    v.regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, "must be an http or https URL"),
+    // The forwarded path is the canonical request path below this one: it must be canonical too.
+    v.rawCheck(({ dataset, addIssue }) => {
+      const path = dataset.typed ? writtenPathOf(dataset.value) : undefined;
+      const problem = path === undefined ? undefined : configuredPathProblem(path);
+      if (problem) addIssue({ message: `must have a canonical path: it has ${problem}` });
+    }),
+  ),
   rateLimit: v.optional(RateLimit),
   authentication: v.optional(
     v.looseObject({

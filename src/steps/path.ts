@@ -1,11 +1,11 @@
 /**
- * path: the request path in its one canonical form (`routing/path.ts`), set on `state.path` for
+ * path: the request path in its one canonical form (`http/path.ts`), set on `state.path` for
  * everything after: the gateway's own endpoints, routing, and the URL forwarded upstream. A path
  * with an encoded slash or backslash, a malformed percent-encoding, a control character or an empty
  * segment gets 400.
  */
 import { GatewayError } from "../errors.ts";
-import { normalisePath, pathOfUrl } from "../routing/path.ts";
+import { normalisePath, pathOfUrl } from "../http/path.ts";
 import type { Step } from "./step.ts";
 
 export const path: Step = {

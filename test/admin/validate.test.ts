@@ -96,3 +96,32 @@ describe("listen paths", () => {
     expect(checkListenPath("/api/", "x", [], []).ok).toBe(true);
   });
 });
+
+describe("listen paths and upstream URLs are canonical", () => {
+  const check = (listenPath: string, upstream = "http://u") => {
+    const r = checkDefinition(mcpDefinition({ id: "w", listenPath, upstream }), "mcp");
+    return r.ok ? "ok" : r.message;
+  };
+  test.each([
+    ["/a/../tyk/", "listenPath.value: must be a canonical path: it has a dot segment"],
+    ["/a/./b/", "listenPath.value: must be a canonical path: it has a dot segment"],
+    ["/a/%2e%2e/", "listenPath.value: must be a canonical path: it has percent-encoded characters"],
+    ["/a%2Fb/", "listenPath.value: must be a canonical path: it has percent-encoded characters"],
+    ["/a//b/", "listenPath.value: must be a canonical path: it has an empty segment (//)"],
+  ])("listen path %j is refused", (listenPath, message) => {
+    expect(check(listenPath)).toContain(`x-tyk-api-gateway.server.${message}`);
+  });
+  test.each([
+    ["http://u/base/../admin", "a dot segment"],
+    ["http://u/./x", "a dot segment"],
+    ["http://u/a%2Fb", "percent-encoded characters"],
+    ["http://u//x", "an empty segment (//)"],
+    ["http://u/a\\..\\b", "a backslash"],
+  ])("upstream %j is refused", (upstream, problem) => {
+    expect(check("/ok/", upstream)).toContain(`x-tyk-api-gateway.upstream.url: must have a canonical path: it has ${problem}`);
+  });
+  test.each([["/ok/"], ["/a/b"], ["/"]])("listen path %j is accepted", (listenPath) => expect(check(listenPath)).toBe("ok"));
+  test.each([["http://u"], ["http://u/"], ["http://u/base/"], ["https://u:8443/a/b?x=1"]])("upstream %j is accepted", (upstream) =>
+    expect(check("/ok/", upstream)).toBe("ok"),
+  );
+});

@@ -176,6 +176,13 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       ["with an id containing odd characters", mcpDefinition({ id: "a b/c", listenPath: "/odd/", upstream: "http://u" })],
       ["on an admin path", mcpDefinition({ id: "on-admin", listenPath: "/tyk/mine/", upstream: "http://u" })],
       ["on the root path (covers the admin API)", mcpDefinition({ id: "on-root", listenPath: "/", upstream: "http://u" })],
+      ["on a listen path with a dot segment", mcpDefinition({ id: "dots", listenPath: "/x/../tyk/", upstream: "http://u" })],
+      ["on a listen path with percent-encoding", mcpDefinition({ id: "encoded", listenPath: "/a%2fb/", upstream: "http://u" })],
+      ["on a listen path with an empty segment", mcpDefinition({ id: "empty", listenPath: "/a//b/", upstream: "http://u" })],
+      [
+        "with an upstream URL whose path climbs",
+        mcpDefinition({ id: "up-dots", listenPath: "/up-dots/", upstream: "http://u/base/../other" }),
+      ],
     ])("create %s: 400 with a message, nothing stored", async (_label, body) => {
       const before = (await (await tyk("GET", "/tyk/mcps")).json()).length;
       const res = await tyk("POST", "/tyk/mcps", body);
@@ -184,6 +191,22 @@ describe.each(RUNTIMES)("management APIs on %s", (runtime) => {
       expect(answer.status).toBe("error");
       expect(answer.message.length).toBeGreaterThan(10);
       expect((await (await tyk("GET", "/tyk/mcps")).json()).length).toBe(before);
+    });
+
+    test("a listen path or upstream URL that is not canonical is refused naming the field", async () => {
+      const listen = await tyk("POST", "/tyk/mcps", mcpDefinition({ id: uid("lp"), listenPath: "/a/./b/", upstream: up.url }));
+      expect((await listen.json()).message).toContain(
+        "x-tyk-api-gateway.server.listenPath.value: must be a canonical path: it has a dot segment",
+      );
+      const upstream = await dash(
+        "POST",
+        "/api/mcps",
+        mcpDefinition({ id: uid("up"), listenPath: `/${uid("up")}/`, upstream: `${up.url}/a//b` }),
+      );
+      expect(upstream.status).toBe(400);
+      expect((await upstream.json()).Message).toContain(
+        "x-tyk-api-gateway.upstream.url: must have a canonical path: it has an empty segment",
+      );
     });
 
     test("the PRM message says what to fix", async () => {

@@ -118,3 +118,27 @@ export function pathOfUrl(url: string): string {
   }
   return url.slice(start, end);
 }
+
+/**
+ * Why a path written in configuration (a listen path, an upstream URL's path) is not in canonical
+ * form, or `undefined` when it is: a configured path is compared with canonical request paths, so it
+ * may hold no dot segment, no percent-encoding, no backslash and no empty segment (a trailing slash
+ * aside).
+ */
+export function configuredPathProblem(path: string): string | undefined {
+  if (path.includes("%")) return "percent-encoded characters";
+  if (path.includes("\\")) return "a backslash";
+  const segments = path.split("/").slice(1);
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === "." || segment === "..") return "a dot segment";
+    if (segment === "" && i !== segments.length - 1) return "an empty segment (//)";
+  }
+  return undefined;
+}
+
+/** The path of an absolute URL as written (before the URL parser resolves anything), or `undefined`. */
+export function writtenPathOf(url: string): string | undefined {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\\]*([^?#]*)/.exec(url);
+  return match ? match[1] : undefined;
+}

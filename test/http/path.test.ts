@@ -1,9 +1,9 @@
 /**
- * normalisePath (src/routing/path.ts): the one canonical form of a request path, the same whatever
+ * normalisePath (src/http/path.ts): the one canonical form of a request path, the same whatever
  * the runtime handed over (Bun and workerd resolve dot segments themselves; Deno does not).
  */
 import { describe, expect, test } from "vitest";
-import { normalisePath, pathOfUrl } from "../../src/routing/path.ts";
+import { normalisePath, pathOfUrl } from "../../src/http/path.ts";
 
 const canonical = (raw: string) => {
   const result = normalisePath(raw);
