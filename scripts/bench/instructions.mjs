@@ -8,7 +8,8 @@
 //   node scripts/bench/instructions.mjs --variants "as is,no deadline"   # variants.mjs's patches
 //
 // Options:
-//   --targets LIST    bare-stream,bare-buffer,gateway (default all three)
+//   --targets LIST    bare-stream,bare-buffer,gateway,gateway-secured (default the first three;
+//                     gateway-secured: run.mjs's key-secured API, a key for a policy with allow lists)
 //   --repeat N        runs per target (default 1); all runs go at once, as separate processes
 //   --warmup N        requests before counting starts (default 2500: V8 has tiered the code up)
 //   --requests N      requests counted (default 1500)
@@ -72,7 +73,8 @@ const repeat = Math.max(1, Number(flags.repeat ?? 1));
 const warmup = Math.max(1, Number(flags.warmup ?? 2500));
 const requests = Math.max(1, Number(flags.requests ?? 1500));
 const concurrency = Math.max(1, Number(flags.concurrency ?? 1));
-for (const t of targets) if (!["bare-stream", "bare-buffer", "gateway"].includes(t)) throw new Error(`unknown target ${t}`);
+for (const t of targets)
+  if (!["bare-stream", "bare-buffer", "gateway", "gateway-secured"].includes(t)) throw new Error(`unknown target ${t}`);
 for (const v of variants) targets.push(`gateway: ${v.name}`);
 
 try {
@@ -88,19 +90,19 @@ const workerdPath = typeof workerdPackage === "string" ? workerdPackage : worker
 const dir = mkdtempSync(join(tmpdir(), "mcp-bench-instructions-"));
 process.env.WRANGLER_SEND_METRICS = "false";
 
-/** One bench POST; under valgrind the first requests, which V8 compiles for, take seconds. */
-async function post(agent, url) {
-  const { status } = await postOnce(agent, url, CALL_BODY, POST_HEADERS, { timeoutMs: 120_000 });
-  if (status !== 200) throw new Error(`${url} answered ${status}`);
+/** One bench POST (with the target's headers); under valgrind the first requests, which V8 compiles for, take seconds. */
+async function post(run) {
+  const { status } = await postOnce(run.agent, run.url, CALL_BODY, { ...POST_HEADERS, ...run.headers }, { timeoutMs: 120_000 });
+  if (status !== 200) throw new Error(`${run.url} answered ${status}`);
 }
 
 /** `count` requests, `concurrency` at a time (the agent keeps one connection per request in flight). */
-async function postMany(agent, url, count) {
+async function postMany(run, count) {
   let left = count;
   const worker = async () => {
     while (left > 0) {
       left--;
-      await post(agent, url);
+      await post(run);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
@@ -110,7 +112,7 @@ async function postMany(agent, url, count) {
 function dump(run) {
   return new Promise((resolve, reject) => {
     const control = spawn("callgrind_control", ["-d", run.pid], { stdio: "ignore" });
-    const poke = setInterval(() => post(run.agent, run.url).catch(() => {}), 200);
+    const poke = setInterval(() => post(run).catch(() => {}), 200);
     control.on("error", reject);
     control.on("exit", () => {
       clearInterval(poke);
@@ -151,6 +153,7 @@ try {
             ...(flags.entry ? { entry: flags.entry } : {}),
             plugins: [patchPlugin(["linkAfterUnderValgrind", ...(variant?.patches ?? [])])],
             bindings: { ...(variant?.env ?? {}), GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
+            secured: target === "gateway-secured",
           })
         : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
       const pid = readFileSync(join(runDir, "pid"), "utf8").trim();
@@ -159,6 +162,7 @@ try {
         dir: runDir,
         pid,
         url: started.url,
+        headers: started.headers ?? {},
         stop: started.stop,
         agent: new Agent({ keepAlive: true, maxSockets: concurrency }),
       });
@@ -168,9 +172,9 @@ try {
   const t0 = Date.now();
   await Promise.all(
     runs.map(async (run) => {
-      await postMany(run.agent, run.url, warmup);
+      await postMany(run, warmup);
       await dump(run);
-      await postMany(run.agent, run.url, requests);
+      await postMany(run, requests);
       await dump(run);
       run.perRequest = dumpTotal(run, 2) / requests;
       console.error(`instructions: ${run.target} done after ${((Date.now() - t0) / 1000).toFixed(0)} s`);

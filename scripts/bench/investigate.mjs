@@ -4,7 +4,10 @@
 // POST, concurrency 1 and 32, proxy CPU time per request), next to the bare passthrough.
 //
 //   node scripts/bench/investigate.mjs [--runtimes bun,workerd] [--rounds 2] [--seconds 3]
-//       [--only "as is,no deadline"] [--bun-store memory|file]
+//       [--only "as is,no deadline"] [--bun-store memory|file] [--gateways open,secured]
+//
+// --gateways: the gateway serving the open API (default), the key-secured one (run.mjs's secured
+// target: a key for a policy with allow lists), or both; each variant is built for each.
 //
 // Same CPU placement as run.mjs: the proxy under test alone on CPU 0, the upstream, wrk and this
 // script on CPU 1. Each round measures one runtime's targets together, phase by phase, in a
@@ -27,6 +30,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     loadgen: { type: "string" },
     "bun-store": { type: "string", default: "memory" },
+    gateways: { type: "string", default: "open" },
   },
 });
 const runtimes = flags.runtimes.split(",").map((s) => s.trim());
@@ -38,6 +42,8 @@ const PROXY_CPU = pin ? 0 : undefined;
 const SIDE_CPU = pin ? 1 : undefined;
 if (pin) pinProcess(process.pid, SIDE_CPU);
 const variants = flags.only ? VARIANTS.filter((v) => flags.only.split(",").includes(v.name)) : VARIANTS;
+const gateways = flags.gateways.split(",").map((s) => s.trim());
+for (const g of gateways) if (!["open", "secured"].includes(g)) throw new Error(`unknown gateway ${g}: open or secured`);
 const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "–");
 const log = (...a) => console.error(...a);
 
@@ -54,23 +60,28 @@ for (const runtime of runtimes) {
     targets.push({ key: `${runtime}/bare passthrough (body ${body === "stream" ? "streamed" : "buffered"})`, runtime, ...bare });
   }
   for (const [i, variant] of variants.entries()) {
-    const started =
-      runtime === "bun"
-        ? await startBunGateway(upstream.origin, {
-            cpu: PROXY_CPU,
-            entry: await bundleBunEntry(join(dir, `bun-${i}.mjs`), variant.patches),
-            store: flags["bun-store"],
-            env: variant.env ?? {},
-          })
-        : await startWorkerdGateway(upstream.origin, {
-            cpu: PROXY_CPU,
-            plugins: [patchPlugin(variant.patches)],
-            bindings: variant.env ?? {},
-          });
-    targets.push({ key: `${runtime}/gateway: ${variant.name}`, runtime, variant, ...started });
+    for (const gateway of gateways) {
+      const secured = gateway === "secured";
+      const started =
+        runtime === "bun"
+          ? await startBunGateway(upstream.origin, {
+              cpu: PROXY_CPU,
+              entry: await bundleBunEntry(join(dir, `bun-${i}.mjs`), variant.patches),
+              store: flags["bun-store"],
+              env: variant.env ?? {},
+              secured,
+            })
+          : await startWorkerdGateway(upstream.origin, {
+              cpu: PROXY_CPU,
+              plugins: [patchPlugin(variant.patches)],
+              bindings: variant.env ?? {},
+              secured,
+            });
+      targets.push({ key: `${runtime}/gateway${secured ? " (secured)" : ""}: ${variant.name}`, runtime, variant, gateway, ...started });
+    }
   }
 }
-for (const t of targets) await checkPost(t.url);
+for (const t of targets) await checkPost(t.url, t.headers ?? {});
 log(`investigate: ${targets.length} targets, ${rounds} round(s) of ${seconds} s per load run, load generator ${loadgen}`);
 
 // Time allowed for repeating runs that other work on the machine disturbed.
@@ -93,12 +104,12 @@ for (let round = 0; round < rounds; round++) {
           log(`warning: machine busy (${fmt(quiet.busiest * 100, 0)}%) before ${t.key}`);
           busy.add(t.key);
         }
-        await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU });
+        await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU, headers: t.headers ?? {} });
       },
       load: (t, connections) => measureLoadSteady(t, { connections, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady),
       sse: async (t) => {
         const sse = [];
-        for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url)).firstEvent);
+        for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url, { headers: t.headers ?? {} })).firstEvent);
         return median(sse.slice(2));
       },
     });
@@ -123,22 +134,31 @@ const direct = results.direct;
 const directP50 = median(direct.map((r) => r.c1.p50));
 const directTtfe = median(direct.map((r) => r.ttfe));
 const lines = [
-  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is (paired by round) | bare/x CPU/req c=32 (paired by round) | SSE TTFE − direct (ms) |",
-  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is (paired by round) | x/bare req/s c=32 (paired by round; min–max) | bare/x CPU/req c=32 (paired by round) | SSE TTFE − direct (ms) |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ];
 for (const runtime of runtimes) {
-  const asIs = results[`${runtime}/gateway: as is`] ?? [];
   // The bare passthrough that is cheaper by its median CPU per request at c=32, as run.mjs picks it.
   const bares = targets.filter((x) => x.runtime === runtime && !x.variant).map((x) => results[x.key]);
   const bare = bares.reduce((a, b) => (median(b.map((x) => x.c32.cpuUsPerReq)) < median(a.map((x) => x.c32.cpuUsPerReq)) ? b : a));
+  // The bare passthrough that is faster by its median req/s at c=32, for the throughput ratio.
+  const fastest = bares.reduce((a, b) => (median(b.map((x) => x.c32.rps)) > median(a.map((x) => x.c32.rps)) ? b : a));
   const paired = (r, other, ratio) => (other.length === r.length ? median(r.map((x, i) => ratio(x, other[i]))) : NaN);
+  const pairedRange = (r, other, ratio) => {
+    if (other.length !== r.length) return "–";
+    const v = r.map((x, i) => ratio(x, other[i]));
+    return `${fmt(median(v))} (${fmt(Math.min(...v))}–${fmt(Math.max(...v))})`;
+  };
   for (const t of targets.filter((x) => x.runtime === runtime)) {
     const r = results[t.key];
+    // Variants are compared with the same gateway (open or secured) as is.
+    const asIs = results[`${runtime}/gateway${t.gateway === "secured" ? " (secured)" : ""}: as is`] ?? [];
     const p50 = median(r.map((x) => x.c1.p50));
     lines.push(
       `| ${runtime} | ${t.key.slice(runtime.length + 1)} | ${fmt(p50, 3)} | ${fmt(p50 - directP50, 3)} | ${fmt(median(r.map((x) => x.c1.rps)), 0)} | ` +
         `${fmt(median(r.map((x) => x.c32.rps)), 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ` +
-        `${fmt(paired(r, asIs, (x, a) => x.c32.rps / a.c32.rps))} | ${fmt(paired(r, bare, (x, b) => b.c32.cpuUsPerReq / x.c32.cpuUsPerReq))} | ` +
+        `${fmt(paired(r, asIs, (x, a) => x.c32.rps / a.c32.rps))} | ${pairedRange(r, fastest, (x, b) => x.c32.rps / b.c32.rps)} | ` +
+        `${fmt(paired(r, bare, (x, b) => b.c32.cpuUsPerReq / x.c32.cpuUsPerReq))} | ` +
         `${fmt(median(r.map((x) => x.ttfe)) - directTtfe)} |`,
     );
   }

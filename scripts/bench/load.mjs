@@ -11,6 +11,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { CALL_BODY, LIST_BODY, SSE_BODY } from "./messages.mjs";
 import {
   cpuMs,
   cpuTimes,
@@ -27,46 +28,41 @@ export const POST_HEADERS = {
   accept: "application/json, text/event-stream",
 };
 
-export const CALL_BODY = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "tools/call",
-  params: { name: "echo", arguments: { text: "hello from the bench" } },
-});
-
-export const SSE_BODY = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 2,
-  method: "tools/call",
-  params: { name: "progress", arguments: {}, _meta: { progressToken: "bench" } },
-});
+export { CALL_BODY, LIST_BODY, SSE_BODY } from "./messages.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // wrk
 
-let luaPath;
-function wrkScript() {
-  if (luaPath) return luaPath;
-  luaPath = join(tmpdir(), `mcp-bench-${process.pid}.lua`);
+/** One Lua script per request shape (body and extra headers), written once. */
+const luaPaths = new Map();
+function wrkScript(body, headers) {
+  const id = JSON.stringify([body, headers]);
+  let path = luaPaths.get(id);
+  if (path) return path;
+  path = join(tmpdir(), `mcp-bench-${process.pid}-${luaPaths.size}.lua`);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}\n`)
+    .join("");
   const lua = `
 wrk.method = "POST"
-wrk.body = ${JSON.stringify(CALL_BODY)}
+wrk.body = ${JSON.stringify(body)}
 wrk.headers["Content-Type"] = "${POST_HEADERS["content-type"]}"
 wrk.headers["Accept"] = "${POST_HEADERS.accept}"
-function done(summary, latency, requests)
+${extra}function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%.1f,"p90":%.1f,"p99":%.1f,"max":%.1f}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 `;
-  writeFileSync(luaPath, lua);
-  process.once("exit", () => rmSync(luaPath, { force: true }));
-  return luaPath;
+  writeFileSync(path, lua);
+  luaPaths.set(id, path);
+  process.once("exit", () => rmSync(path, { force: true }));
+  return path;
 }
 
-async function wrkLoad(url, { connections, seconds, cpu }) {
-  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", wrkScript(), url];
+async function wrkLoad(url, { connections, seconds, cpu, body = CALL_BODY, headers = {} }) {
+  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", wrkScript(body, headers), url];
   const out = await runCommand("wrk", args, { cpu, timeoutMs: (seconds + 15) * 1000 });
   const line = out.split("\n").find((l) => l.startsWith("WRKJSON "));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);
@@ -101,7 +97,7 @@ export function postOnce(agent, url, body, headers, { timeoutMs = 5000 } = {}) {
   });
 }
 
-async function nodeLoad(url, { connections, seconds, maxRequests = 2_000_000 }) {
+async function nodeLoad(url, { connections, seconds, maxRequests = 2_000_000, body = CALL_BODY, headers = {} }) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies = [];
   let errors = 0;
@@ -113,7 +109,7 @@ async function nodeLoad(url, { connections, seconds, maxRequests = 2_000_000 }) 
       sent++;
       const t0 = performance.now();
       try {
-        const { status } = await postOnce(agent, url, CALL_BODY, POST_HEADERS);
+        const { status } = await postOnce(agent, url, body, { ...POST_HEADERS, ...headers });
         if (status !== 200) errors++;
       } catch {
         errors++;
@@ -136,7 +132,10 @@ async function nodeLoad(url, { connections, seconds, maxRequests = 2_000_000 }) 
   };
 }
 
-/** Closed-loop POST load. Latencies in ms. */
+/**
+ * Closed-loop POST load. Latencies in ms. Options: `connections`, `seconds`, `loadgen`, `cpu` (for
+ * wrk), `body` (default {@link CALL_BODY}), `headers` (added to {@link POST_HEADERS}).
+ */
 export function postLoad(url, options) {
   return options.loadgen === "wrk" ? wrkLoad(url, options) : nodeLoad(url, options);
 }
@@ -147,7 +146,7 @@ export function postLoad(url, options) {
 const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One POST answered with an SSE stream: times in ms from sending the request. */
-export function sseProbe(url, { timeoutMs = 10_000 } = {}) {
+export function sseProbe(url, { timeoutMs = 10_000, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     let text = "";
     let firstEvent = NaN;
@@ -156,7 +155,7 @@ export function sseProbe(url, { timeoutMs = 10_000 } = {}) {
     const t0 = performance.now();
     const req = httpRequest(
       url,
-      { method: "POST", agent: probeAgent, headers: { ...POST_HEADERS, "content-length": Buffer.byteLength(SSE_BODY) } },
+      { method: "POST", agent: probeAgent, headers: { ...POST_HEADERS, ...headers, "content-length": Buffer.byteLength(SSE_BODY) } },
       (res) => {
         headersAt = performance.now() - t0;
         if (res.statusCode !== 200 || !String(res.headers["content-type"]).startsWith("text/event-stream")) {
@@ -193,9 +192,9 @@ export function sseProbe(url, { timeoutMs = 10_000 } = {}) {
   });
 }
 
-/** Sends one JSON-RPC POST and checks the answer is the upstream's JSON result. */
-export async function checkPost(url) {
-  const res = await fetch(url, { method: "POST", headers: POST_HEADERS, body: CALL_BODY });
+/** Sends one JSON-RPC POST (`headers` added) and checks the answer is the upstream's JSON result. */
+export async function checkPost(url, headers = {}) {
+  const res = await fetch(url, { method: "POST", headers: { ...POST_HEADERS, ...headers }, body: CALL_BODY });
   const text = await res.text();
   if (res.status !== 200 || !(res.headers.get("content-type") ?? "").startsWith("application/json")) {
     throw new Error(`POST ${url} answered ${res.status} ${res.headers.get("content-type")}: ${text.slice(0, 300)}`);
@@ -206,23 +205,40 @@ export async function checkPost(url) {
   }
 }
 
+/**
+ * Sends one `tools/list` (`headers` added) and checks the answer is a JSON-RPC result listing
+ * `tools` tools; returns the body's size in bytes.
+ */
+export async function checkList(url, headers, tools) {
+  const res = await fetch(url, { method: "POST", headers: { ...POST_HEADERS, ...headers }, body: LIST_BODY });
+  const text = await res.text();
+  const body = res.status === 200 ? JSON.parse(text) : undefined;
+  if (body?.id !== 3 || body.result?.tools?.length !== tools) {
+    throw new Error(
+      `tools/list ${url} answered ${res.status} with ${body?.result?.tools?.length} tools, not ${tools}: ${text.slice(0, 300)}`,
+    );
+  }
+  return Buffer.byteLength(text);
+}
+
 export function closeProbes() {
   probeAgent.destroy();
 }
 
 /**
- * One measured load run against `target` ({ url, pid }), with CPU accounting: the proxy's CPU time
- * per request (all its threads, from /proc), the upstream's, this process's, and how busy each CPU
- * was.
+ * One measured load run against `target` ({ url, pid, headers? }), with CPU accounting: the proxy's
+ * CPU time per request (all its threads, from /proc), the upstream's, this process's, and how busy
+ * each CPU was. `body`: the JSON-RPC POST sent (default {@link CALL_BODY}); the target's `headers`
+ * (its credential) go with every request.
  */
-export async function measureLoad(target, { connections, seconds, loadgen, cpu, upstreamPid }) {
+export async function measureLoad(target, { connections, seconds, loadgen, cpu, upstreamPid, body }) {
   const cpu0 = cpuMs(target.pid);
   const up0 = cpuMs(upstreamPid);
   const cores0 = cpuTimes();
   const own0 = selfAndChildrenCpuMs();
   const all0 = totalProcessCpuMs();
   const t0 = performance.now();
-  const r = await postLoad(target.url, { loadgen, connections, seconds, cpu });
+  const r = await postLoad(target.url, { loadgen, connections, seconds, cpu, headers: target.headers ?? {}, ...(body ? { body } : {}) });
   const wallMs = performance.now() - t0;
   const cores = cpuUtilisation(cores0, cpuTimes());
   const proxyMs = cpuMs(target.pid) - cpu0;
@@ -259,20 +275,22 @@ export async function measureLoadSteady(target, options, { attempts = 3, maxFore
 
 /**
  * One round's runs of a group of targets, phase by phase: `prepare` then each target's run at the
- * first concurrency, each target's run at the next, and so on, then each target's SSE streams, in
- * the order given. So runs that are compared with each other lie seconds apart, not the length of
- * a whole round (a shared machine's speed drifts within a minute).
+ * first concurrency, each target's run at the next, and so on, then (with `list`) each target's
+ * `list` run, then each target's SSE streams, in the order given. So runs that are compared with
+ * each other lie seconds apart, not the length of a whole round (a shared machine's speed drifts
+ * within a minute).
  *
- * @returns by target key: `{ load: { [concurrency]: result of load() }, sse: result of sse() }`
+ * @returns by target key: `{ load: { [concurrency]: result of load() }, list: result of list(), sse: result of sse() }`
  */
-export async function measureInPhases(order, concurrencies, { prepare, load, sse }) {
-  const out = Object.fromEntries(order.map((t) => [t.key, { load: {}, sse: undefined }]));
+export async function measureInPhases(order, concurrencies, { prepare, load, list, sse }) {
+  const out = Object.fromEntries(order.map((t) => [t.key, { load: {}, list: undefined, sse: undefined }]));
   for (const [i, c] of concurrencies.entries()) {
     for (const target of order) {
       if (i === 0) await prepare(target);
       out[target.key].load[c] = await load(target, c);
     }
   }
+  if (list) for (const target of order) out[target.key].list = await list(target);
   for (const target of order) out[target.key].sse = await sse(target);
   return out;
 }

@@ -6,15 +6,20 @@
 // of the worker (`unsafeDirectSockets`), not to Miniflare's entry URL: the entry worker (routing,
 // `cf` blob, error pages, request logging through a loopback fetch to Node) costs ~0.5 ms per
 // request on this kind of machine, several times a hello-world worker, and production has no such
-// hop. KV (GATEWAY_KV) is still Miniflare's, served inside the same workerd process.
+// hop. KV (GATEWAY_KV) is still Miniflare's, served inside the same workerd process. Requests to a
+// workerd target carry the `CF-Connecting-IP` header the edge would add (EDGE_HEADERS).
+//
+// Each target may carry `headers`, sent with every request to it (the load, the probes, the
+// checks): the edge's header on workerd, the key on the secured gateway.
 import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { seedEntries } from "../../src/admin/seed.ts";
+import { policySeedEntries, seededKinds, seedEntries } from "../../src/admin/seed.ts";
 import { bin, childPidsNamed, pinProcess, root, startServer } from "./lib.mjs";
+import { BENCH_KEY, BENCH_KEY_SESSION, benchPolicy, KEY_HEADER, POLICY_ID } from "./messages.mjs";
 
 export const LISTEN_PATH = "/bench";
 /** The MCP endpoint path on the upstream and on the bare passthrough; the gateway adds LISTEN_PATH. */
@@ -53,9 +58,17 @@ export async function readWorkerConfig() {
   return workerConfig;
 }
 
-/** An MCP proxy definition (Tyk OAS) for the upstream, as test/helpers/definitions.ts builds them. */
-export function benchDefinition(upstreamOrigin) {
-  return {
+/** The API's id; the open and the key-secured gateway serve it on the same listen path. */
+export const API_ID = "bench";
+
+/**
+ * An MCP proxy definition (Tyk OAS) for the upstream, as test/helpers/definitions.ts builds them.
+ * `secured`: the API takes an auth token in the {@link KEY_HEADER} header (`withTokenAuth` in
+ * test/helpers/definitions.ts), so every request is authenticated and authorized by its key's
+ * policy; otherwise the API is open.
+ */
+export function benchDefinition(upstreamOrigin, { secured = false } = {}) {
+  const definition = {
     openapi: "3.0.3",
     info: { title: "bench", version: "2025-11-25" },
     paths: {
@@ -65,11 +78,53 @@ export function benchDefinition(upstreamOrigin) {
       },
     },
     "x-tyk-api-gateway": {
-      info: { id: "bench", name: "bench", state: { active: true } },
+      info: { id: API_ID, name: API_ID, state: { active: true } },
       server: { listenPath: { value: LISTEN_PATH, strip: true } },
       upstream: { url: upstreamOrigin },
     },
   };
+  if (secured) {
+    definition.components = { securitySchemes: { authToken: { type: "apiKey", in: "header", name: KEY_HEADER } } };
+    definition.security = [{ authToken: [] }];
+    definition["x-tyk-api-gateway"].server.authentication = { enabled: true, securitySchemes: { authToken: { enabled: true } } };
+  }
+  return definition;
+}
+
+/**
+ * What Cloudflare's edge adds to every request a Worker gets, and the Worker's only source of the
+ * client's address (src/worker.ts `clientAddress`; Miniflare's entry worker adds it too, but the
+ * bench goes round that to the worker's direct socket). Every request to a workerd target carries
+ * it, so the gateway and the bare passthrough both add the address to `X-Forwarded-For`, as they
+ * would in production.
+ */
+export const EDGE_HEADERS = { "cf-connecting-ip": "127.0.0.1" };
+
+/** The headers a request to the secured API carries: its key. */
+export const SECURED_HEADERS = { [KEY_HEADER]: BENCH_KEY };
+
+/**
+ * The store entries for the bench's API (and, `secured`, its policy), as `scripts/seed.mjs` and
+ * the Bun entry's seed folder make them.
+ */
+export function benchSeedEntries(upstreamOrigin, { secured = false } = {}) {
+  const apis = seedEntries([["bench.json", benchDefinition(upstreamOrigin, { secured })]]);
+  if (!secured) return apis;
+  return [...apis, ...policySeedEntries([[`${POLICY_ID}.json`, benchPolicy(API_ID)]], seededKinds(apis))];
+}
+
+/**
+ * Creates the secured API's key through the Gateway API (`POST /tyk/keys/{key}`), as an operator
+ * would: stored hashed, for the bench policy.
+ */
+async function createBenchKey(origin, secret) {
+  const res = await fetch(`${origin}/tyk/keys/${encodeURIComponent(BENCH_KEY)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-tyk-authorization": secret },
+    body: JSON.stringify(BENCH_KEY_SESSION),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`creating the bench key answered ${res.status}: ${text.slice(0, 300)}`);
 }
 
 export async function startUpstream({ cpu, sseEvents, sseDelayMs }) {
@@ -84,8 +139,9 @@ export async function startUpstream({ cpu, sseEvents, sseDelayMs }) {
 // ---------------------------------------------------------------------------------------------
 // Bun
 
-export async function startBunBare(upstreamOrigin, { cpu, body = "stream" }) {
-  const server = await startServer(`bun bare (${body})`, bin("bun"), [join(root, "scripts/bench/bare-bun.mjs")], {
+/** `bunArgs`: flags for bun before the script (`--cpu-prof`, …). */
+export async function startBunBare(upstreamOrigin, { cpu, body = "stream", bunArgs = [] }) {
+  const server = await startServer(`bun bare (${body})`, bin("bun"), [...bunArgs, join(root, "scripts/bench/bare-bun.mjs")], {
     env: { HOST: "127.0.0.1", PORT: "0", UPSTREAM: upstreamOrigin, BARE_BODY: body },
     ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
     cpu,
@@ -96,24 +152,36 @@ export async function startBunBare(upstreamOrigin, { cpu, body = "stream" }) {
 /**
  * The gateway on Bun as `npm run start:bun` runs it (`bun src/bun.ts`), definitions seeded from a
  * folder. `store: "memory"` (no GATEWAY_STORE_DIR, as the tests run it) or `"file"` (the file
- * store `npm run start:bun` uses).
+ * store `npm run start:bun` uses). `secured`: the API takes a key, its policy is seeded from the
+ * folder's `policies/` and the key is created through the Gateway API; the result's `headers` carry
+ * the key. `bunArgs`: flags for bun before the entry (`--cpu-prof`, …).
  */
-export async function startBunGateway(upstreamOrigin, { cpu, store = "memory", entry = join(root, "src/bun.ts"), env: extraEnv = {} }) {
+export async function startBunGateway(
+  upstreamOrigin,
+  { cpu, store = "memory", entry = join(root, "src/bun.ts"), env: extraEnv = {}, secured = false, bunArgs = [] },
+) {
   const dir = await mkdtemp(join(tmpdir(), "mcp-bench-bun-"));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const seedDir = join(dir, "definitions");
   await mkdir(seedDir);
-  await writeFile(join(seedDir, "bench.json"), JSON.stringify(benchDefinition(upstreamOrigin)));
-  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, ...extraEnv };
+  await writeFile(join(seedDir, "bench.json"), JSON.stringify(benchDefinition(upstreamOrigin, { secured })));
+  const secret = crypto.randomUUID();
+  if (secured) {
+    await mkdir(join(seedDir, "policies"));
+    await writeFile(join(seedDir, "policies", `${POLICY_ID}.json`), JSON.stringify(benchPolicy(API_ID)));
+  }
+  const env = { HOST: "127.0.0.1", PORT: "0", GATEWAY_SEED_DIR: seedDir, ...(secured ? { GATEWAY_SECRET: secret } : {}), ...extraEnv };
   if (store === "file") env.GATEWAY_STORE_DIR = join(dir, "store");
-  const server = await startServer(`bun gateway (${store})`, bin("bun"), [entry], {
+  const server = await startServer(`bun gateway (${store}${secured ? ", secured" : ""})`, bin("bun"), [...bunArgs, entry], {
     env,
     ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
     cpu,
   });
+  if (secured) await createBenchKey(`http://127.0.0.1:${server.port}`, secret);
   return {
     ...server,
     url: `http://127.0.0.1:${server.port}${LISTEN_PATH}${MCP_PATH}`,
+    ...(secured ? { headers: SECURED_HEADERS } : {}),
     stop: async () => {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
@@ -141,13 +209,15 @@ export async function bundleWorker(entryPoint, plugins = []) {
   return result.outputFiles[0].text;
 }
 
-async function startMiniflare(name, script, { cpu, gateway = false, bindings = {} }) {
+/** `inspector`: open V8's inspector on a free port (`mf.getInspectorURL()`), for profile.mjs. */
+async function startMiniflare(name, script, { cpu, gateway = false, bindings = {}, inspector = false }) {
   const config = await readWorkerConfig();
   const known = new Set(childPidsNamed(process.pid, "workerd"));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
+      ...(inspector ? { inspectorPort: 0 } : {}),
       modules: true,
       script,
       compatibilityDate: config.compatibilityDate,
@@ -167,22 +237,37 @@ async function startMiniflare(name, script, { cpu, gateway = false, bindings = {
   return { name, mf, origin: url.origin, pid, stop: () => mf.dispose() };
 }
 
-export async function startWorkerdBare(upstreamOrigin, { cpu, body = "stream" }) {
+export async function startWorkerdBare(upstreamOrigin, { cpu, body = "stream", inspector = false }) {
   const script = await bundleWorker(join(root, "scripts/bench/bare-worker.mjs"));
-  const started = await startMiniflare(`workerd bare (${body})`, script, { cpu, bindings: { UPSTREAM: upstreamOrigin, BARE_BODY: body } });
-  return { ...started, url: `${started.origin}${MCP_PATH}` };
+  const started = await startMiniflare(`workerd bare (${body})`, script, {
+    cpu,
+    inspector,
+    bindings: { UPSTREAM: upstreamOrigin, BARE_BODY: body },
+  });
+  return { ...started, url: `${started.origin}${MCP_PATH}`, headers: EDGE_HEADERS };
 }
 
 /**
  * The gateway on workerd: the Worker's main module (src/worker.ts) bundled, with the bindings of
- * wrangler.toml; the KV namespace GATEWAY_KV is seeded with the definition (seedEntries() layout).
+ * wrangler.toml; the KV namespace GATEWAY_KV is seeded with the definition (and, `secured`, the
+ * policy) as `scripts/seed.mjs` seeds it, and the secured API's key is created through the Gateway
+ * API (the admin Durable Object writes it to KV, hashed).
  */
-export async function startWorkerdGateway(upstreamOrigin, { cpu, entry, plugins = [], bindings = {} }) {
+export async function startWorkerdGateway(upstreamOrigin, { cpu, entry, plugins = [], bindings = {}, secured = false, inspector = false }) {
   const script = await bundleWorker(entry ?? (await readWorkerConfig()).main, plugins);
-  const started = await startMiniflare("workerd gateway", script, { cpu, gateway: true, bindings });
+  const secret = crypto.randomUUID();
+  const started = await startMiniflare(secured ? "workerd gateway (secured)" : "workerd gateway", script, {
+    cpu,
+    gateway: true,
+    inspector,
+    bindings: { ...(secured ? { GATEWAY_SECRET: secret } : {}), ...bindings },
+  });
   const kv = await started.mf.getKVNamespace("GATEWAY_KV");
-  for (const { key, value } of seedEntries([["bench.json", benchDefinition(upstreamOrigin)]])) {
-    await kv.put(key, value);
-  }
-  return { ...started, url: `${started.origin}${LISTEN_PATH}${MCP_PATH}` };
+  for (const { key, value } of benchSeedEntries(upstreamOrigin, { secured })) await kv.put(key, value);
+  if (secured) await createBenchKey(started.origin, secret);
+  return {
+    ...started,
+    url: `${started.origin}${LISTEN_PATH}${MCP_PATH}`,
+    headers: { ...EDGE_HEADERS, ...(secured ? SECURED_HEADERS : {}) },
+  };
 }

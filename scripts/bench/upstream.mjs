@@ -5,19 +5,29 @@
 //   POST, `tools/call` with params.name "progress" → 200 text/event-stream: SSE_EVENTS
 //        `notifications/progress` events, each written separately, SSE_DELAY_MS apart, then the
 //        JSON-RPC result as the last event
+//   POST, `tools/list`                             → 200 application/json, LIST_TOOLS tools
+//        (messages.mjs's `toolList`: `echo`, `progress`, `search`, `fetch`, then `tool_0004`…),
+//        one body made once at start (~300 bytes a tool, as an MCP server describes its tools)
+//   POST, `ping` (and any other method)            → 200 application/json, an empty result
 //
-// Environment: PORT (default 0: the OS picks), SSE_EVENTS (default 100), SSE_DELAY_MS (default 1).
+// Environment: PORT (default 0: the OS picks), SSE_EVENTS (default 100), SSE_DELAY_MS (default 1),
+// LIST_TOOLS (default 1000).
 // Prints `LISTENING <port>` on stdout once it listens.
 import { createServer } from "node:http";
+import { LIST_TOOLS, toolList } from "./messages.mjs";
 
 const events = Number(process.env.SSE_EVENTS ?? 100);
 const delayMs = Number(process.env.SSE_DELAY_MS ?? 1);
+const listTools = Number(process.env.LIST_TOOLS ?? LIST_TOOLS);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function idOf(message) {
   const id = message?.id;
   return typeof id === "string" || typeof id === "number" ? id : null;
 }
+
+/** The `tools/list` answer's body around its id: built once, the id spliced in per request. */
+const listResult = JSON.stringify({ tools: toolList(listTools) });
 
 async function stream(res, id, token) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -50,8 +60,12 @@ const server = createServer({ keepAliveTimeout: 120_000, noDelay: true }, (req, 
       stream(res, id, message.params?._meta?.progressToken ?? "bench").catch(() => res.destroy());
       return;
     }
-    const text = message?.params?.arguments?.text ?? "ok";
-    const body = JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text }] } });
+    let body;
+    if (message?.method === "tools/list") body = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${listResult}}`;
+    else if (message?.method === "tools/call") {
+      const text = message?.params?.arguments?.text ?? "ok";
+      body = JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text }] } });
+    } else body = JSON.stringify({ jsonrpc: "2.0", id, result: {} });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
   });

@@ -38,7 +38,7 @@ const PATCHES = {
   // The body still read, but decoded and parsed once only: every later request reuses the first
   // request's classification (the bench sends the same message every time).
   noParse: {
-    file: "src/mcp/read-message.ts",
+    file: "src/steps/read.ts",
     apply: replace(
       "    state.mcp = parseMessage(decodeUtf8(bytes));",
       "    state.mcp = ((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= parseMessage(decodeUtf8(bytes)));",
@@ -46,7 +46,7 @@ const PATCHES = {
   },
   // Request headers not filtered: the client's headers (their record) go upstream as they are.
   noHeaderFilter: {
-    file: "src/proxy/headers.ts",
+    file: "src/http/headers.ts",
     apply: replace(
       "export function upstreamRequestHeaders(",
       "export function upstreamRequestHeaders(incoming: HeaderRecord, ..._rest: unknown[]): UpstreamHeaders { return incoming as UpstreamHeaders; }\nfunction __benchUnused1(",
@@ -54,15 +54,15 @@ const PATCHES = {
   },
   // The upstream's response handed back without looking at its headers (no hop-by-hop checks).
   noResponseCleanup: {
-    file: "src/proxy/forward.ts",
+    file: "src/steps/forward.ts",
     apply: replace(
-      "return forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
-      "return responseBody === upstreamBody ? response : forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
+      "state.response = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
+      "state.response = responseBody === upstreamBody ? response : forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
     ),
   },
   // No upstream deadline: no AbortController, no timer, no signal on the upstream fetch.
   noDeadline: {
-    file: "src/proxy/forward.ts",
+    file: "src/steps/forward.ts",
     apply: (text) =>
       [
         [
