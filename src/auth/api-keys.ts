@@ -10,11 +10,50 @@ import { safeJson } from "../policy/store.ts";
 import { API_KEY_PREFIX } from "../stores/layout.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 
+/** Two lower-case hex digits for each byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+const encoder = new TextEncoder();
+
 /** SHA-256 of a key, lower-case hex: the only form in which keys are stored. */
 export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+  let hex = "";
+  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]!];
+  return hex;
 }
+
+/**
+ * The hashes of the keys presented lately, so that a key presented again is not hashed again (a
+ * digest costs a call into the runtime and a wait on every request). The hash is a pure function
+ * of the key, so a remembered one is always right: nothing here decides whether a key is valid,
+ * which is read from the store on every request. Bounded: at most `max` keys (of at most
+ * {@link MAX_REMEMBERED_KEY_LENGTH} characters), the oldest forgotten first.
+ */
+export class KeyHashes {
+  readonly #hashes = new Map<string, string>();
+  readonly #max: number;
+
+  constructor(max = 1024) {
+    this.#max = max;
+  }
+
+  /** The key's hash: at once when it was seen lately, else once hashed. */
+  of(key: string): string | Promise<string> {
+    const known = this.#hashes.get(key);
+    if (known !== undefined) return known;
+    return hashKey(key).then((hash) => {
+      if (key.length <= MAX_REMEMBERED_KEY_LENGTH) {
+        if (this.#hashes.size >= this.#max) this.#hashes.delete(this.#hashes.keys().next().value!);
+        this.#hashes.set(key, hash);
+      }
+      return hash;
+    });
+  }
+}
+
+/** Longer credentials than this are hashed every time (a key the Gateway API makes is at most 256). */
+export const MAX_REMEMBERED_KEY_LENGTH = 512;
 
 /** A new key: 32 random bytes, base64url (43 characters). */
 export function newKey(): string {
@@ -26,10 +65,31 @@ export function newKey(): string {
 
 export const isKeyHash = (value: string) => /^[0-9a-f]{64}$/.test(value);
 
+/** Freezes a parsed value and everything in it, so that one parse can serve many requests. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
 export class KeyRepository {
   readonly #store: KeyValueStore;
-  constructor(store: KeyValueStore) {
+  /** With `reuseParsed`: per key hash, the last stored text read and its parsed (frozen) session. */
+  readonly #parsed: Map<string, { raw: string; session: Readonly<KeySession> }> | undefined;
+  readonly #maxParsed: number;
+
+  /**
+   * @param options.reuseParsed keep the last session parsed per key (at most `maxParsed` keys): when
+   *   the store hands back the very same text, its parse is reused, frozen (the store is still read
+   *   every time, so a revoked or changed key is seen on the next read). For the request path,
+   *   which only reads sessions; the management APIs parse every read.
+   */
+  constructor(store: KeyValueStore, options: { reuseParsed?: boolean; maxParsed?: number } = {}) {
     this.#store = store;
+    this.#parsed = options.reuseParsed ? new Map() : undefined;
+    this.#maxParsed = options.maxParsed ?? 1024;
   }
 
   /** Hashes of every stored key. */
@@ -39,9 +99,21 @@ export class KeyRepository {
 
   async get(hash: string): Promise<KeySession | null> {
     const raw = await this.#store.get(API_KEY_PREFIX + hash);
-    if (raw === null) return null;
-    const parsed = v.safeParse(KeySessionSchema, safeJson(raw));
-    return parsed.success ? parsed.output : null;
+    const parsed = this.#parsed;
+    if (parsed === undefined) return raw === null ? null : parse(raw);
+    if (raw === null) {
+      parsed.delete(hash);
+      return null;
+    }
+    const known = parsed.get(hash);
+    if (known !== undefined && known.raw === raw) return known.session;
+    const session = parse(raw);
+    if (session === null) parsed.delete(hash);
+    else {
+      if (known === undefined && parsed.size >= this.#maxParsed) parsed.delete(parsed.keys().next().value!);
+      parsed.set(hash, { raw, session: deepFreeze(session) });
+    }
+    return session;
   }
 
   put(hash: string, session: KeySession): Promise<void> {
@@ -51,4 +123,9 @@ export class KeyRepository {
   delete(hash: string): Promise<void> {
     return this.#store.delete(API_KEY_PREFIX + hash);
   }
+}
+
+function parse(raw: string): KeySession | null {
+  const parsed = v.safeParse(KeySessionSchema, safeJson(raw));
+  return parsed.success ? parsed.output : null;
 }

@@ -16,7 +16,7 @@
  * Every 401 carries `WWW-Authenticate` (`auth/challenge.ts`). Failure is closed: a store or JWKS
  * that cannot be read denies.
  */
-import { hashKey, KeyRepository } from "../auth/api-keys.ts";
+import { KeyHashes, KeyRepository } from "../auth/api-keys.ts";
 import { challengeFor } from "../auth/challenge.ts";
 import { type AuthCompileOptions, type AuthConfig, compileAuth, credentialFrom } from "../auth/config.ts";
 import type { JwtResult } from "../auth/jwt.ts";
@@ -54,7 +54,10 @@ function unauthenticated(state: RequestState, auth: AuthConfig, reason: "credent
  * returns nothing to wait for, on an open API (the state's defaults are an open API's).
  */
 export function authenticate(options: AuthenticateOptions): Step<AuthConfig | undefined> {
-  const keys = new KeyRepository(options.store);
+  // The key's record is read from the store on every request (revocation holds on the next one);
+  // only the parse of an unchanged record, and the hash of a key seen lately, are reused.
+  const keys = new KeyRepository(options.store, { reuseParsed: true });
+  const keyHashes = new KeyHashes();
   const policies = options.policies;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const publicOrigins = options.publicOrigins ?? [];
@@ -84,7 +87,8 @@ export function authenticate(options: AuthenticateOptions): Step<AuthConfig | un
       const credential = credentialFrom(state.headers[scheme.header.toLowerCase()]);
       if (credential === undefined) continue;
       if (scheme.kind === "token") {
-        const hash = await hashKey(credential);
+        const known = keyHashes.of(credential);
+        const hash = typeof known === "string" ? known : await known;
         let record: KeySession | null;
         try {
           record = await keys.get(hash);
