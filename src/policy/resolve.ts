@@ -6,7 +6,15 @@
  */
 import { compileAccess, type CompiledAccess } from "./evaluate.ts";
 import type { CompiledPolicy } from "./store.ts";
-import type { AccessRights } from "./types.ts";
+import type { AccessRights, ApiAccess } from "./types.ts";
+
+/**
+ * A key's own access rights, compiled, by the (frozen) entry they were compiled from: a key's
+ * session that is read unchanged is reused frozen (`KeyRepository`'s `reuseParsed`), so its
+ * patterns are compiled once, not on every request. An entry that is not frozen could change
+ * after compiling and is compiled every time.
+ */
+const compiledOwnAccess = new WeakMap<ApiAccess, CompiledAccess>();
 
 export type AccessDecision =
   | { ok: true; grants: CompiledAccess[] }
@@ -35,11 +43,16 @@ export function resolveAccess(
   } else {
     const own = apiIds.map((apiId) => consumer.ownAccess?.[apiId]).find((a) => a !== undefined);
     if (own) {
-      try {
-        grants.push(compileAccess(own));
-      } catch {
-        return { ok: false, reason: "invalid_rights", message: "This credential's access rights are invalid" };
+      let compiledOwn = compiledOwnAccess.get(own);
+      if (compiledOwn === undefined) {
+        try {
+          compiledOwn = compileAccess(own);
+        } catch {
+          return { ok: false, reason: "invalid_rights", message: "This credential's access rights are invalid" };
+        }
+        if (Object.isFrozen(own)) compiledOwnAccess.set(own, compiledOwn);
       }
+      grants.push(compiledOwn);
     }
   }
   if (grants.length === 0) return { ok: false, reason: "no_access", message: "Access to this API has been disallowed" };

@@ -161,3 +161,34 @@ describe("a key's own access rights, without policies", () => {
     });
   });
 });
+
+describe("a key's own access rights", () => {
+  const own = (allowed: string[]): AccessRights => tools(API, allowed);
+  const sees = (decision: AccessDecision, name: string) => decision.ok && consumerVisibility(decision.grants).canSee("tool", name);
+
+  test("a frozen entry (a session reused as read) is compiled once; the grants are the same", () => {
+    const rights = Object.freeze(own(["get_.*"]));
+    Object.freeze(rights[API]);
+    const a = resolveAccess({ policies: [], ownAccess: rights }, [API], compiled());
+    const b = resolveAccess({ policies: [], ownAccess: rights }, [API], compiled());
+    expect(a.ok && b.ok && a.grants[0] === b.grants[0]).toBe(true);
+    expect(sees(a, "get_forecast")).toBe(true);
+  });
+
+  test("an entry that is not frozen is compiled on every call, so a change to it counts", () => {
+    const rights = own(["get_.*"]);
+    expect(sees(resolveAccess({ policies: [], ownAccess: rights }, [API], compiled()), "get_forecast")).toBe(true);
+    rights[API]!.mcp_access_rights = { tools: { allowed: ["search_.*"] } };
+    const after = resolveAccess({ policies: [], ownAccess: rights }, [API], compiled());
+    expect(sees(after, "get_forecast")).toBe(false);
+    expect(sees(after, "search_weather")).toBe(true);
+  });
+
+  test("invalid rights are refused every time, frozen or not", () => {
+    const rights = Object.freeze(own(["(unclosed"]));
+    Object.freeze(rights[API]);
+    for (let i = 0; i < 2; i++) {
+      expect(resolveAccess({ policies: [], ownAccess: rights }, [API], compiled())).toMatchObject({ ok: false, reason: "invalid_rights" });
+    }
+  });
+});
