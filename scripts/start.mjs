@@ -7,9 +7,12 @@
 //   npm run start:bun         # Bun, file store under .data/bun-store
 //   npm run start:deno        # Deno, Deno KV under .data/deno-kv.sqlite
 //
-// Environment: PORT (gateway, default 8787), EVERYTHING_PORT (upstream, default 3001; the example
-// definition points at 3001), GATEWAY_SECRET and DASHBOARD_API_KEYS (the admin credentials; without
-// them the development values below are used and printed).
+// Environment: PORT (gateway, default 8787), EVERYTHING_PORT (upstream, default 3001: the examples
+// point at 3001, and are seeded pointing at this port instead when it is another), GATEWAY_SECRET and
+// DASHBOARD_API_KEYS (the admin credentials; without them the development values below are used and
+// printed).
+import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bin, root, start } from "./lib/proc.mjs";
@@ -19,7 +22,23 @@ const { values } = parseArgs({ options: { runtime: { type: "string", default: "w
 const runtime = values.runtime;
 const port = process.env.PORT ?? "8787";
 const everythingPort = process.env.EVERYTHING_PORT ?? "3001";
-const definitions = join(root, "definitions");
+/**
+ * The example definitions, pointing at server-everything's port: `definitions/` itself for the
+ * default port, else a copy whose `127.0.0.1:3001` upstreams point at EVERYTHING_PORT.
+ */
+async function exampleDefinitions() {
+  const dir = join(root, "definitions");
+  if (everythingPort === "3001") return dir;
+  const copy = await mkdtemp(join(tmpdir(), "gateway-definitions-"));
+  await cp(dir, copy, { recursive: true });
+  for (const name of await readdir(copy)) {
+    if (!/\.(json|ya?ml)$/.test(name)) continue;
+    const file = join(copy, name);
+    await writeFile(file, (await readFile(file, "utf8")).replaceAll("http://127.0.0.1:3001", `http://127.0.0.1:${everythingPort}`));
+  }
+  return copy;
+}
+const definitions = await exampleDefinitions();
 /** Development credentials for the admin APIs when the environment gives none (README: Management). */
 export const DEV_GATEWAY_SECRET = "local-gateway-secret";
 export const DEV_DASHBOARD_KEY = "local-dashboard-key";
@@ -46,7 +65,7 @@ const common = {
   DASHBOARD_API_KEYS: dashboardKeys,
 };
 if (runtime === "workers") {
-  await seedWorkersKv();
+  await seedWorkersKv({ dir: definitions });
   await start(
     "gateway",
     bin("wrangler"),

@@ -73,6 +73,11 @@ export interface GatewayDeps {
   serverDropsHeaders?: readonly string[];
   /** The runtime cancels a request's timers when the request is done (workerd), so none need clearing. */
   timersEndWithRequest?: boolean;
+  /**
+   * Probe an SSE stream whose upstream has been silent this long (ms) with an SSE comment line: for
+   * runtimes whose server notices a client that left only when it writes to it (workerd).
+   */
+  probeIdleSseMs?: number;
   /** Where warnings go (default: console). */
   log?: (message: string, detail?: unknown) => void;
   /**
@@ -126,6 +131,7 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
         ...(deps.openSseWithComment ? { openSseWithComment: true } : {}),
         ...(deps.serverDropsHeaders ? { serverDropsHeaders: deps.serverDropsHeaders } : {}),
         ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
+        ...(deps.probeIdleSseMs ? { probeIdleSseMs: deps.probeIdleSseMs } : {}),
         ...(deps.secrets ? { secrets: deps.secrets } : {}),
         onUpstreamError: (error, apiId) => shared.log(`upstream of ${apiId} failed`, String(error)),
       }), //                       the upstream's answer, streamed (discovery lists filtered)

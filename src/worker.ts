@@ -26,6 +26,13 @@ export interface WorkerEnv extends AdminObjectEnv {
 
 let gateway: Gateway | OptionsError | undefined;
 
+/**
+ * How long an SSE stream may stay silent before the gateway probes it with a comment line. A client
+ * that left is noticed on the second write after it left (the first draws the reset): within two
+ * periods plus the hops (~0.4 s in Miniflare, ~0.6 s behind `wrangler dev`, whose proxy adds one).
+ */
+const SSE_PROBE_MS = 200;
+
 /** Cloudflare's verdict on the client certificate (mTLS), from `request.cf.tlsClientAuth`. */
 function clientCertificateOf(request: Request): ClientCertificate | undefined {
   const auth = (request as { cf?: { tlsClientAuth?: { certPresented?: string; certVerified?: string; certFingerprintSHA256?: string } } })
@@ -59,6 +66,10 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
     serverDropsHeaders: ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"],
     // A request's timers are cancelled when it is done: the upstream timeout needs no clearTimeout.
     timersEndWithRequest: true,
+    // workerd notices a client that left only when it writes to it: an idle SSE stream (a GET
+    // stream, a tool call with nothing to report yet) gets a comment line after this long, so the
+    // client's leaving cancels the upstream request within about two periods (test/e2e/transport).
+    probeIdleSseMs: SSE_PROBE_MS,
     // Worker vars and secrets, for `$secret_env.NAME` in upstream credentials.
     secrets: (name) => {
       const value = bindings[name];

@@ -54,6 +54,12 @@ export interface ForwardOptions {
   serverDropsHeaders?: readonly string[];
   /** The runtime cancels a request's timers when the request is done (workerd): none are cleared. */
   timersEndWithRequest?: boolean;
+  /**
+   * Send an SSE comment line on a stream whose upstream has been silent this long (ms), so that a
+   * runtime whose server notices a client that left only when writing to it (workerd) notices it
+   * on an idle stream too, and cancels the upstream request (see `guardSseStream`). Default off.
+   */
+  probeIdleSseMs?: number;
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
@@ -141,6 +147,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
   const fallbackTimeout = options.defaultTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS;
   const onUpstreamError = options.onUpstreamError ?? ((error, apiId) => console.warn(`upstream of ${apiId}:`, error));
   const sseOpening = options.openSseWithComment ? SSE_OPENING_COMMENT : undefined;
+  const probeMs = options.probeIdleSseMs ?? 0;
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
   const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
@@ -224,7 +231,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
       const onStreamError = (error: unknown) => {
         if (!request.signal.aborted) onUpstreamError(error, apiId);
       };
-      responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening);
+      responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening, probeMs);
     }
     // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
     state.response = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);

@@ -97,6 +97,34 @@ describe.each(RUNTIMES)("transport on %s", (runtime) => {
     await expect.poll(() => up.aborted, { timeout: 1500, interval: 20 }).toBeGreaterThan(before);
   });
 
+  test("a client that leaves an idle stream (GET, or a POST with nothing to report yet) cancels the upstream request within a second", async () => {
+    // The upstream sends one event and then nothing: the gateway alone must notice the client left.
+    up.handle((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"open"}}\n\n');
+    });
+    const before = up.aborted;
+    const streams = 10;
+    const controllers = Array.from({ length: streams }, () => new AbortController());
+    await Promise.all(
+      controllers.map(async (controller, i) => {
+        const get = i % 2 === 0;
+        const res = await fetch(`${gw.url}/t/mcp`, {
+          method: get ? "GET" : "POST",
+          headers: get ? { accept: "text/event-stream" } : MCP_POST_HEADERS,
+          ...(get ? {} : { body: ping(100 + i) }),
+          signal: controller.signal,
+        });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        let seen = "";
+        while (!seen.includes('"open"')) seen += decoder.decode((await reader.read()).value);
+      }),
+    );
+    for (const controller of controllers) controller.abort();
+    await expect.poll(() => up.aborted - before, { timeout: 1000, interval: 20 }).toBe(streams);
+  });
+
   test("the upstream's hop-by-hop response headers, and those its Connection header names, stay at the gateway", async () => {
     up.handle((_req, res, body) => {
       res.writeHead(200, {

@@ -92,3 +92,65 @@ describe("opening comment", () => {
     expect(text).toBe(`: open\n\nevent: message\ndata: ${errorEvent}\n\n`);
   });
 });
+
+describe("probing an idle stream", () => {
+  /** An upstream that sends `first`, then `later` when `release()` is called, then ends. */
+  function held(first: string, later: string) {
+    let release!: () => void;
+    const go = new Promise<void>((r) => (release = r));
+    let step = 0;
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array<ArrayBuffer>>(
+      {
+        async pull(controller) {
+          if (step === 0) controller.enqueue(enc.encode(first));
+          else if (step === 1) {
+            await go;
+            controller.enqueue(enc.encode(later));
+          } else controller.close();
+          step++;
+        },
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { stream, release, cancelled: () => cancelled };
+  }
+
+  test("a silent upstream gets comment lines at event boundaries, and the events pass unchanged", async () => {
+    const up = held('event: message\ndata: {"a":1}\n\n', 'data: {"b":2}\n\n');
+    const reader = guardSseStream(up.stream, errorEvent, undefined, undefined, 10).getReader();
+    let text = dec.decode((await reader.read()).value);
+    text += dec.decode((await reader.read()).value); // a probe, while the upstream is silent
+    up.release();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += dec.decode(value);
+    }
+    expect(text).toMatch(/^event: message\ndata: \{"a":1\}\n\n(:\n)+data: \{"b":2\}\n\n$/);
+  });
+
+  test("never in the middle of an event", async () => {
+    const up = held('event: message\ndata: {"a":', "1}\n\n");
+    const reader = guardSseStream(up.stream, errorEvent, undefined, undefined, 5).getReader();
+    const first = dec.decode((await reader.read()).value);
+    const next = reader.read(); // the client waits while the upstream is silent mid-event
+    await new Promise((r) => setTimeout(r, 40));
+    up.release();
+    const second = dec.decode((await next).value);
+    expect(first + second).toBe('event: message\ndata: {"a":1}\n\n');
+  });
+
+  test("a client that leaves an idle stream stops the probe and cancels the upstream", async () => {
+    const up = held("data: {}\n\n", "data: {}\n\n");
+    const reader = guardSseStream(up.stream, errorEvent, undefined, undefined, 5).getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(up.cancelled()).toBe(true);
+    await new Promise((r) => setTimeout(r, 30)); // no enqueue on a cancelled stream (it would throw)
+    up.release();
+  });
+});
