@@ -1,7 +1,7 @@
 /**
- * OAuth 2.0 Protected Resource Metadata (RFC 9728) for an MCP proxy, and the `WWW-Authenticate:
- * Bearer` challenge that points clients at it (RFC 6750 §3, RFC 9728 §5.1, MCP 2025-11-25
- * authorization).
+ * OAuth 2.0 Protected Resource Metadata (RFC 9728) for an MCP proxy: the document, and where it is
+ * served. The `WWW-Authenticate: Bearer` challenge that points clients at it is built in
+ * `challenge.ts`.
  *
  * The resource identifier is the caller's choice: `protectedResourceMetadata.resource` when
  * configured, else a URL the gateway builds. RFC 9728 §3.3 wants it identical to the URL the client

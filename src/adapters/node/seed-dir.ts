@@ -7,6 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { policySeedEntries, seededKinds, seedEntries, type SeedEntry } from "../../admin/seed.ts";
+import { parseDefinitionKey } from "../../stores/layout.ts";
 import type { KeyValueStore } from "../../stores/types.ts";
 
 async function readDocuments(dir: string): Promise<[string, unknown][]> {
@@ -39,5 +40,5 @@ export async function seedDirEntries(dir: string): Promise<SeedEntry[]> {
 export async function seedFromDir(store: KeyValueStore, dir: string): Promise<number> {
   const entries = await seedDirEntries(dir);
   for (const { key, value } of entries) await store.put(key, value);
-  return entries.filter((e) => e.key.startsWith("mcp:") || e.key.startsWith("oas:")).length;
+  return entries.filter((e) => parseDefinitionKey(e.key) !== undefined).length;
 }
