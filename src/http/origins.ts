@@ -54,7 +54,9 @@ export function isLoopback(host: string): boolean {
 /** The host name of a `Host` value, lower case, without its port (`[::1]:8787` → `[::1]`). */
 export function hostName(host: string): string {
   const lower = host.toLowerCase();
-  return lower.startsWith("[") ? lower.slice(0, lower.indexOf("]") + 1) : lower.split(":")[0]!;
+  if (lower.startsWith("[")) return lower.slice(0, lower.indexOf("]") + 1);
+  const colon = lower.indexOf(":");
+  return colon === -1 ? lower : lower.slice(0, colon);
 }
 
 /**

@@ -81,6 +81,7 @@ function segment(raw: string): string | { problem: string } {
  * Already canonical paths (nearly every request) come back as they are.
  */
 export function normalisePath(raw: string): PathResult {
+  if (isPlain(raw)) return { ok: true, path: raw };
   const slashed = raw.includes("\\") ? raw.replaceAll("\\", "/") : raw;
   const parts = slashed.split("/");
   const out: string[] = [];
@@ -102,6 +103,22 @@ export function normalisePath(raw: string): PathResult {
     out.push(value);
   }
   return { ok: true, path: `/${out.join("/")}` };
+}
+
+/**
+ * Whether a path is canonical as it stands (nearly every request): no `%`, `\\` or control
+ * character, no empty segment and no segment starting with a dot. One pass, no allocation.
+ */
+function isPlain(path: string): boolean {
+  let previous = 0;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x25 || c === 0x5c || c < 0x20 || c === 0x7f) return false;
+    // "//" anywhere, or "/." (a dot segment, or a segment that merely starts with a dot: the slow path decides).
+    if (previous === 0x2f && (c === 0x2f || c === 0x2e)) return false;
+    previous = c;
+  }
+  return path.charCodeAt(0) === 0x2f;
 }
 
 /** The path of a request URL (`http://host/a/b?q` → `/a/b`), as the runtime gave it. */
