@@ -142,32 +142,69 @@ export function filterResponseBody(response: Response, requestId: string | numbe
   return new Response(filtered, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** Reads the whole body, then hands on the rewritten message, or the original bytes. */
+/** The few members of workerd's BYOB reader this module uses (`readAtLeast` is workerd's own). */
+interface ReaderAtLeast {
+  readAtLeast(minBytes: number, view: Uint8Array<ArrayBuffer>): Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** Bytes asked for by each read where reads can be asked to fill a buffer. */
+const READ_AT_LEAST = 64 * 1024;
+
+/**
+ * A reader of `body` that fills big buffers, where the runtime offers one (workerd's
+ * `readAtLeast`, on a byte stream: its fetch bodies come in 4 KiB chunks, each a round trip
+ * through the event loop when read one by one); otherwise `undefined`.
+ */
+function readerAtLeast(body: ReadableStream<Uint8Array<ArrayBuffer>>): ReaderAtLeast | undefined {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream
+  }
+  if (typeof (reader as Partial<ReaderAtLeast>).readAtLeast === "function") return reader as unknown as ReaderAtLeast;
+  reader.releaseLock();
+  return undefined;
+}
+
+/**
+ * Reads the whole body, then hands on the rewritten message, or the original bytes. Each chunk is
+ * decoded as it arrives (a streaming decoder gives the same text as decoding the whole body at
+ * once) and kept, to be handed on as it came when the body is not rewritten: the chunks are never
+ * copied into one buffer.
+ */
 function filterJsonStream(
   body: ReadableStream<Uint8Array<ArrayBuffer>>,
   rewrite: (text: string) => string | undefined,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  const reader = body.getReader();
+  const filling = readerAtLeast(body);
+  const reader = filling ?? body.getReader();
+  const read = filling
+    ? () => filling.readAtLeast(READ_AT_LEAST, new Uint8Array(READ_AT_LEAST))
+    : () => (reader as ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>).read();
   return new ReadableStream<Uint8Array<ArrayBuffer>>(
     {
       async pull(controller) {
         const chunks: Uint8Array<ArrayBuffer>[] = [];
-        let length = 0;
+        const decoder = new TextDecoder();
+        let text = "";
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await read();
+          if (value !== undefined && value.byteLength > 0) {
+            chunks.push(value);
+            text += decoder.decode(value, { stream: true });
+          }
           if (done) break;
-          chunks.push(value);
-          length += value.byteLength;
         }
-        const bytes = new Uint8Array(length);
-        let offset = 0;
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset);
-          offset += chunk.byteLength;
+        text += decoder.decode();
+        const rewritten = rewrite(text);
+        if (rewritten === undefined) {
+          for (const chunk of chunks) controller.enqueue(chunk);
+        } else {
+          const out = encoder.encode(rewritten);
+          if (out.byteLength > 0) controller.enqueue(out);
         }
-        const rewritten = rewrite(new TextDecoder().decode(bytes));
-        const out = rewritten === undefined ? bytes : encoder.encode(rewritten);
-        if (out.byteLength > 0) controller.enqueue(out);
         controller.close();
       },
       cancel(reason) {

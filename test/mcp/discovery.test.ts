@@ -1,5 +1,5 @@
 import { createParser } from "eventsource-parser";
-import { describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { filterInitializeResult, filterListResult, filterResponseBody, needsFiltering } from "../../src/mcp/discovery.ts";
 import type { PrimitiveType } from "../../src/mcp/jsonrpc.ts";
 import type { Visibility } from "../../src/policy/types.ts";
@@ -288,10 +288,143 @@ describe("filterResponseBody: JSON", () => {
     expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(filteredToolsResponse(1));
   });
 
+  /** Every split of `bytes` into chunks of `size` bytes, and the chunks cut inside each multi-byte character. */
+  const splits = (bytes: Uint8Array<ArrayBuffer>) => {
+    const out: Uint8Array<ArrayBuffer>[][] = [];
+    for (const size of [1, 2, 3, 5, 4096]) {
+      const parts: Uint8Array<ArrayBuffer>[] = [];
+      for (let at = 0; at < bytes.length; at += size) parts.push(bytes.slice(at, at + size));
+      out.push(parts);
+    }
+    for (let at = 0; at < bytes.length; at++) if (bytes[at]! >= 0x80) out.push([bytes.slice(0, at), bytes.slice(at)]);
+    return out;
+  };
+
+  test("multi-byte characters split across chunks read as the whole body does", async () => {
+    const bytes = enc.encode(toolsResponse(1));
+    for (const parts of splits(bytes)) {
+      const response = new Response(upstream(parts).stream, { headers: { "content-type": "application/json" } });
+      expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(filteredToolsResponse(1));
+    }
+  });
+
+  test("a byte order mark and bytes that are not UTF-8 decode as the whole body would, however it is split", async () => {
+    const text = enc.encode(toolsResponse(1));
+    for (const bytes of [
+      new Uint8Array([0xef, 0xbb, 0xbf, ...text]),
+      // A lone continuation byte and a truncated sequence (inside a member name): replaced, as a whole-body decode replaces them.
+      new Uint8Array([...enc.encode(toolsResponse(1).slice(0, 60)), 0x80, 0xe2, 0x82, ...enc.encode(toolsResponse(1).slice(60))]),
+    ]) {
+      const whole = await filterResponseBody(
+        new Response(bytes, { headers: { "content-type": "application/json" } }),
+        1,
+        "tools/list",
+        vis,
+      ).text();
+      for (const parts of splits(bytes)) {
+        const response = new Response(upstream(parts).stream, { headers: { "content-type": "application/json" } });
+        expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(whole);
+      }
+    }
+  });
+
+  test("a body that is not rewritten passes byte for byte however it is split, invalid UTF-8 included", async () => {
+    const bytes = new Uint8Array([...enc.encode('{"jsonrpc":"2.0","id":1,"error":{"message":"'), 0xff, 0xc3, ...enc.encode('é"}}')]);
+    for (const parts of splits(bytes)) {
+      const response = new Response(upstream(parts).stream, { headers: { "content-type": "application/json" } });
+      expect(new Uint8Array(await filterResponseBody(response, 1, "tools/list", vis).arrayBuffer())).toEqual(bytes);
+    }
+  });
+
   test("cancelling the body cancels the upstream", async () => {
     const source = upstream([toolsResponse(1)]);
     const response = new Response(source.stream, { headers: { "content-type": "application/json" } });
     await filterResponseBody(response, 1, "tools/list", vis).body!.cancel("bye");
+    expect(source.cancelled()).toBe("bye");
+  });
+});
+
+describe("filterResponseBody: JSON read with readAtLeast (workerd's BYOB reader)", () => {
+  // workerd's ReadableStreamBYOBReader has readAtLeast(min, view): it resolves once `min` bytes
+  // are in `view`, or the stream has ended. Node has none: a stand-in with the same contract.
+  const proto = ReadableStreamBYOBReader.prototype as unknown as Record<string, unknown>;
+  let calls = 0;
+  beforeAll(() => {
+    proto.readAtLeast = async function readAtLeast(this: ReadableStreamBYOBReader, min: number, view: Uint8Array<ArrayBuffer>) {
+      calls++;
+      const size = view.byteLength;
+      let buffer = view.buffer;
+      let filled = 0;
+      while (filled < min) {
+        const { done, value } = await this.read(new Uint8Array(buffer, filled, size - filled));
+        if (value) {
+          buffer = value.buffer as ArrayBuffer;
+          filled += value.byteLength;
+        }
+        if (done) return { done: filled === 0, value: new Uint8Array(buffer, 0, filled) };
+      }
+      return { done: false, value: new Uint8Array(buffer, 0, filled) };
+    };
+  });
+  afterAll(() => {
+    delete proto.readAtLeast;
+  });
+
+  /** A byte stream (the kind workerd's fetch bodies are) yielding `parts`; records a cancel. */
+  function byteUpstream(parts: Uint8Array<ArrayBuffer>[]) {
+    let i = 0;
+    let cancelled: unknown;
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        if (i < parts.length) controller.enqueue(parts[i++]!.slice());
+        else {
+          controller.close();
+          controller.byobRequest?.respond(0);
+        }
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    return { stream, cancelled: () => cancelled };
+  }
+  const json = (stream: ReadableStream) => new Response(stream, { headers: { "content-type": "application/json" } });
+  /** A body of `size` bytes: a tools/list answer padded inside a description. */
+  const big = (size: number) => {
+    const base = toolsResponse(1);
+    return base.replace("Echoes", `Echoes${" ".repeat(size - base.length)}`);
+  };
+
+  test("a body over several buffers is filtered as a whole, split anywhere", async () => {
+    const bytes = enc.encode(big(200_000));
+    const doc = JSON.parse(big(200_000));
+    const expected = JSON.stringify({ ...doc, result: { ...doc.result, tools: [doc.result.tools[0], doc.result.tools[2]] } });
+    for (const size of [1000, 4096, 65536, 200_000]) {
+      const parts: Uint8Array<ArrayBuffer>[] = [];
+      for (let at = 0; at < bytes.length; at += size) parts.push(bytes.slice(at, at + size));
+      calls = 0;
+      expect(await filterResponseBody(json(byteUpstream(parts).stream), 1, "tools/list", vis).text()).toBe(expected);
+      expect(calls).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  test("a body that is not rewritten passes byte for byte", async () => {
+    const bytes = new Uint8Array([
+      ...enc.encode(`{"jsonrpc":"2.0","id":1,"error":{"message":"${"x".repeat(100_000)}`),
+      0xff,
+      ...enc.encode('é"}}'),
+    ]);
+    const parts = [bytes.slice(0, 3), bytes.slice(3, 70_000), bytes.slice(70_000)];
+    calls = 0;
+    const out = filterResponseBody(json(byteUpstream(parts).stream), 1, "tools/list", vis);
+    expect(new Uint8Array(await out.arrayBuffer())).toEqual(bytes);
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  test("cancelling the body cancels the upstream", async () => {
+    const source = byteUpstream([enc.encode(toolsResponse(1))]);
+    await filterResponseBody(json(source.stream), 1, "tools/list", vis).body!.cancel("bye");
     expect(source.cancelled()).toBe("bye");
   });
 });
