@@ -17,6 +17,8 @@
 //   --entry PATH      the gateway's Worker entry (default: wrangler.toml's main), to count a variant
 //   --variants LIST   also count the gateway with one step removed, by the names in variants.mjs
 //                     (those investigate.mjs measures in req/s), each as a target of its own
+//   --body KIND       call (default: the tools/call every run sends) or list (the 1000-tool tools/list:
+//                     through gateway-secured, discovery filtering; use fewer --warmup/--requests)
 //   --keep            keep the callgrind files (their folder is printed) for callgrind_annotate
 //
 // Why: on a shared VM the throughput runs of run.mjs drift by tens of percent between rounds, so
@@ -43,7 +45,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import workerdPackage from "workerd";
-import { CALL_BODY, POST_HEADERS, postOnce } from "./load.mjs";
+import { CALL_BODY, LIST_BODY, POST_HEADERS, postOnce } from "./load.mjs";
 import { median, stopAllChildren } from "./lib.mjs";
 import { startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 import { patchPlugin, VARIANTS } from "./variants.mjs";
@@ -57,6 +59,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: "string" },
     entry: { type: "string" },
     variants: { type: "string" },
+    body: { type: "string", default: "call" },
     keep: { type: "boolean" },
   },
 });
@@ -90,9 +93,12 @@ const workerdPath = typeof workerdPackage === "string" ? workerdPackage : worker
 const dir = mkdtempSync(join(tmpdir(), "mcp-bench-instructions-"));
 process.env.WRANGLER_SEND_METRICS = "false";
 
+if (!["call", "list"].includes(flags.body)) throw new Error(`unknown body ${flags.body}: call or list`);
+const body = flags.body === "list" ? LIST_BODY : CALL_BODY;
+
 /** One bench POST (with the target's headers); under valgrind the first requests, which V8 compiles for, take seconds. */
 async function post(run) {
-  const { status } = await postOnce(run.agent, run.url, CALL_BODY, { ...POST_HEADERS, ...run.headers }, { timeoutMs: 120_000 });
+  const { status } = await postOnce(run.agent, run.url, body, { ...POST_HEADERS, ...run.headers }, { timeoutMs: 120_000 });
   if (status !== 200) throw new Error(`${run.url} answered ${status}`);
 }
 
@@ -189,7 +195,7 @@ try {
 const byTarget = Object.fromEntries(targets.map((t) => [t, runs.filter((r) => r.target === t).map((r) => r.perRequest)]));
 const k = (n) => `${(n / 1000).toFixed(1)}k`;
 console.log(
-  `\nInstructions per request on workerd (callgrind; ${warmup} requests of warm-up, ${requests} counted, c=${concurrency}; all threads)\n`,
+  `\nInstructions per request on workerd (callgrind; ${flags.body === "list" ? "tools/list of 1000 tools" : "tools/call"}; ${warmup} requests of warm-up, ${requests} counted, c=${concurrency}; all threads)\n`,
 );
 console.log("| target | runs | median | min | max |");
 console.log("|---|--:|--:|--:|--:|");
