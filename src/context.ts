@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import type { AuthConfig } from "./auth/config.ts";
 import type { HeaderRecord } from "./http/headers.ts";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
+import { type ConsumerLimits, NO_LIMITS } from "./policy/limits.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
 
@@ -37,6 +38,8 @@ export class RequestState {
   session: Session | undefined = undefined;
   /** Set by `authenticate`: what the caller's own rights let it call and see, `undefined` on an open API. */
   access: Visibility | undefined = undefined;
+  /** Set by `authenticate`: the caller's own limits on this API (policies merged), none on an open API. */
+  limits: ConsumerLimits = NO_LIMITS;
   /** Set by `authenticate` with PRM: the origin this gateway is known by for this API (OAuth audience). */
   publicOrigin = "";
   /** Set by `authenticate`: header names (lower case) that carry credentials, never forwarded. */

@@ -17,6 +17,7 @@
  */
 import { canonicalIdentifier } from "../mcp/identifiers.ts";
 import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import type { CompiledPolicy } from "./store.ts";
 import type { ApiAccess } from "./types.ts";
 
 /** `rate` requests per `perMs`, counted under `id` in the consumer's shard. */
@@ -158,4 +159,71 @@ export function mergeLimits(all: readonly ConsumerLimits[]): ConsumerLimits {
       prompt: mergeMaps(all.map((l) => l.primitives.prompt)),
     },
   };
+}
+
+/** One policy's limits on one API, compiled once per compiled policy. */
+const policyLimits = new WeakMap<CompiledPolicy, Map<string, ConsumerLimits>>();
+/** Several policies' merged limits, by the policy list and API, per set of compiled policies. */
+const mergedLimits = new WeakMap<ReadonlyMap<string, CompiledPolicy>, Map<string, ConsumerLimits>>();
+/** A key's own limits, by the (frozen, reused) access entry they come from. */
+const ownLimits = new WeakMap<object, ConsumerLimits>();
+
+function limitsOfPolicy(entry: CompiledPolicy, apiId: string): ConsumerLimits {
+  let byApi = policyLimits.get(entry);
+  if (!byApi) {
+    byApi = new Map();
+    policyLimits.set(entry, byApi);
+  }
+  let limits = byApi.get(apiId);
+  if (!limits) {
+    limits = grantLimits(apiId, entry.policy.access_rights?.[apiId] as ApiAccess | undefined, entry.policy);
+    byApi.set(apiId, limits);
+  }
+  return limits;
+}
+
+/**
+ * A consumer's limits on an API, as `resolveAccess` found its access: from the active policies
+ * that grant the API (or a version's base), merged; or, without policies, from a key's own fields
+ * and access right. Compiled once per policy set and API.
+ *
+ * @param own a key's own limit fields and access rights (ignored when it has policies)
+ */
+export function consumerLimits(
+  policyIds: readonly string[],
+  own: { fields: LimitFields | undefined; access: Readonly<Record<string, ApiAccess>> | null | undefined },
+  apiIds: readonly string[],
+  compiled: ReadonlyMap<string, CompiledPolicy>,
+): ConsumerLimits {
+  if (policyIds.length === 0) {
+    const apiId = apiIds.find((id) => own.access?.[id] !== undefined);
+    if (apiId === undefined) return NO_LIMITS;
+    const access = own.access![apiId]!;
+    const known = ownLimits.get(access);
+    if (known) return known;
+    const limits = grantLimits(apiId, access, own.fields ?? {});
+    if (Object.isFrozen(access)) ownLimits.set(access, limits);
+    return limits;
+  }
+  const cacheKey = `${policyIds.join("\n")}\n${apiIds.join("\n")}`;
+  let cache = mergedLimits.get(compiled);
+  if (!cache) {
+    cache = new Map();
+    mergedLimits.set(compiled, cache);
+  }
+  const known = cache.get(cacheKey);
+  if (known) return known;
+  const all: ConsumerLimits[] = [];
+  for (const id of policyIds) {
+    const entry = compiled.get(id);
+    if (!entry) continue;
+    const { policy } = entry;
+    if (policy.state === "deny" || policy.state === "draft" || policy.active === false || policy.is_inactive === true) continue;
+    const apiId = apiIds.find((candidate) => entry.grants.has(candidate));
+    if (apiId !== undefined) all.push(limitsOfPolicy(entry, apiId));
+  }
+  const limits = mergeLimits(all);
+  if (cache.size >= 1024) cache.clear();
+  cache.set(cacheKey, limits);
+  return limits;
 }

@@ -24,6 +24,7 @@ import { publicOrigin, resourceUrlFor } from "../auth/resource.ts";
 import type { ClientCertificateSource, GatewayContext, RequestState, Session } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { consumerVisibility } from "../policy/evaluate.ts";
+import { consumerLimits, type LimitFields } from "../policy/limits.ts";
 import { appliedPolicies, isExpired, type KeySession } from "../policy/model.ts";
 import { resolveAccess } from "../policy/resolve.ts";
 import type { CompiledPolicy, PolicyCache } from "../policy/store.ts";
@@ -82,6 +83,7 @@ export function authenticate(options: AuthenticateOptions): Step<AuthConfig | un
 
     let session: Session | undefined;
     let ownAccess: AccessRights | null | undefined;
+    let ownFields: LimitFields | undefined;
     let lastFailure: string | undefined;
     for (const scheme of auth.schemes) {
       const credential = credentialFrom(state.headers[scheme.header.toLowerCase()]);
@@ -116,6 +118,7 @@ export function authenticate(options: AuthenticateOptions): Step<AuthConfig | un
         }
         session = { kind: "token", id: hash, alias: record.alias ?? "", policies: appliedPolicies(record), scopes: [] };
         ownAccess = record.access_rights as AccessRights | null | undefined;
+        ownFields = record;
         break;
       }
       // The audience an OAuth token must carry (RFC 8707): the configured resource, else this MCP URL.
@@ -173,6 +176,7 @@ export function authenticate(options: AuthenticateOptions): Step<AuthConfig | un
 
     state.session = session;
     state.access = consumerVisibility(decision.grants);
+    state.limits = consumerLimits(session.policies, { fields: ownFields, access: ownAccess }, apiIds, compiled);
   }
 
   return {
