@@ -40,10 +40,11 @@ const PATCHES = {
   noParse: {
     file: "src/steps/read.ts",
     apply: replace(
-      "    state.mcp = parseMessage(decodeUtf8(bytes));",
-      "    state.mcp = ((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= parseMessage(decodeUtf8(bytes)));",
+      "parseMessage(decodeUtf8(bytes))",
+      "((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= parseMessage(decodeUtf8(bytes)))",
     ),
   },
+
   // Request headers not filtered: the client's headers (their record) go upstream as they are.
   noHeaderFilter: {
     file: "src/http/headers.ts",
@@ -72,6 +73,18 @@ const PATCHES = {
         ["signal: deadline.signal };", "};"],
       ].reduce((t, [from, to]) => (t.includes(from) ? t.replace(from, to) : "\u0000missing"), text),
   },
+  // Diagnostic only (it breaks revocation): the key's record read from the store once, then kept.
+  // What the per-request read costs (on workerd, Miniflare's KV: a call into its KV worker).
+  keyReadOnce: {
+    file: "src/auth/api-keys.ts",
+    apply: (text) =>
+      text.includes("const raw = await this.#store.get(API_KEY_PREFIX + hash);")
+        ? `const __benchKeyRecords = new Map<string, string | null>();\n${text.replace(
+            "const raw = await this.#store.get(API_KEY_PREFIX + hash);",
+            "const raw = __benchKeyRecords.has(hash) ? __benchKeyRecords.get(hash)! : await this.#store.get(API_KEY_PREFIX + hash); __benchKeyRecords.set(hash, raw);",
+          )}`
+        : "\u0000missing",
+  },
 };
 
 /** The variants measured: name, patches, extra environment / bindings. */
@@ -91,6 +104,11 @@ export const VARIANTS = [
     name: "no response header checks",
     patches: ["noResponseCleanup"],
     note: "the upstream's response returned without looking at its headers",
+  },
+  {
+    name: "key read once",
+    patches: ["keyReadOnce"],
+    note: "diagnostic, not a fix (a revoked key would keep working): the key's record read from the store once per key, then kept (secured gateway only)",
   },
   {
     name: "all of the above",
