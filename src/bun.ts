@@ -10,7 +10,7 @@ import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
 import { isLoopback } from "./http/origins.ts";
-import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
+import { gatewayOptions, limiterFor, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
 interface BunServer {
@@ -28,8 +28,10 @@ declare const Bun: {
 };
 
 let options: RuntimeOptions;
+let limiter: ReturnType<typeof limiterFor>;
 try {
   options = readOptions((name) => Bun.env[name]);
+  limiter = limiterFor(options, "memory");
 } catch (error) {
   if (!(error instanceof OptionsError)) throw error;
   console.error(`MCP gateway (bun) cannot start: ${error.message}`);
@@ -55,6 +57,7 @@ const app = createGateway({
   openSseWithComment: true,
   secrets: (name) => Bun.env[name],
   waitUntil: (_c, task) => background.add(task),
+  limiter,
   admin: { settings: options.admin, handler: adminFor(store, options.admin) },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,
 });

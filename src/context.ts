@@ -32,6 +32,8 @@ export class RequestState {
    * every answer (errors included) is labelled for. `undefined`: no CORS labels.
    */
   corsOrigin: string | undefined = undefined;
+  /** The client's address as the runtime knows it, once asked (`steps/ip.ts`); `null`: not asked yet. */
+  clientAddress: string | undefined | null = null;
   /** Set by `authenticate`: the API's authentication, `undefined` on an open API. */
   auth: AuthConfig | undefined = undefined;
   /** Set by `authenticate`: who is calling, `undefined` on an open API. */
@@ -50,6 +52,8 @@ export class RequestState {
   body: Uint8Array<ArrayBuffer> | undefined = undefined;
   /** Set by `authorize`: what this caller may call and see (the API's rules and the caller's rights). */
   visibility: Visibility | undefined = undefined;
+  /** Set by `forward` once it sends the request upstream. */
+  forwarded = false;
   /** The answer, set by the step that makes it (`forward`, or one that answers early). */
   response: Response | undefined = undefined;
   /** The index of the step running, or of the last that ran (the request path's runner keeps it). */

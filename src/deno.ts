@@ -12,7 +12,7 @@ import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
 import { isLoopback } from "./http/origins.ts";
-import { gatewayOptions, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
+import { gatewayOptions, limiterFor, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 
 interface ServeInfo {
   remoteAddr: { hostname: string };
@@ -30,8 +30,10 @@ declare const Deno: {
 
 const get = (name: string) => Deno.env.get(name);
 let options: RuntimeOptions;
+let limiter: ReturnType<typeof limiterFor>;
 try {
   options = readOptions(get);
+  limiter = limiterFor(options, "memory");
 } catch (error) {
   if (!(error instanceof OptionsError)) throw error;
   console.error(`MCP gateway (deno) cannot start: ${error.message}`);
@@ -54,6 +56,7 @@ const app = createGateway({
   ...gatewayOptions(options),
   secrets: get,
   waitUntil: (_c, task) => background.add(task),
+  limiter,
   admin: { settings: options.admin, handler: adminFor(store, options.admin) },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,
 });

@@ -72,6 +72,12 @@ export const REASONS = {
   api_access_denied: reason(ErrorCode.AccessDenied, 403, "Access to this API has been disallowed"),
   method_denied: reason(ErrorCode.AccessDenied, 403, "Access denied: this method is not allowed"),
   primitive_denied: reason(ErrorCode.AccessDenied, 403, "Access denied: this tool, resource or prompt is not allowed"),
+  // Traffic (ip, limit steps).
+  ip_blocked: reason(ErrorCode.IpBlocked, 403, "Forbidden: this client address may not call this API"),
+  rate_limited: reason(ErrorCode.RateLimited, 429, "Rate limit exceeded"),
+  quota_exceeded: reason(ErrorCode.QuotaExceeded, 403, "Quota exceeded"),
+  circuit_open: reason(ErrorCode.UpstreamError, 503, "This tool is unavailable for now: its upstream keeps failing"),
+  limiter_unavailable: reason(ErrorCode.Rejected, 503, "The gateway's limits cannot be checked right now"),
   // The upstream (forward step).
   upstream_unreachable: reason(ErrorCode.UpstreamError, 502, "Upstream MCP server is unavailable"),
   upstream_timeout: reason(ErrorCode.UpstreamError, 504, "Upstream MCP server did not answer in time"),

@@ -23,6 +23,8 @@ import { authorize } from "./steps/authorize.ts";
 import { cors } from "./steps/cors.ts";
 import { type Endpoint, endpoints } from "./steps/endpoints.ts";
 import { forward } from "./steps/forward.ts";
+import { ip } from "./steps/ip.ts";
+import { limit } from "./steps/limit.ts";
 import { host } from "./steps/host.ts";
 import { method } from "./steps/method.ts";
 import { origin } from "./steps/origin.ts";
@@ -31,6 +33,8 @@ import { read } from "./steps/read.ts";
 import { route } from "./steps/route.ts";
 import { RequestPath } from "./steps/step.ts";
 import type { KeyValueStore } from "./stores/types.ts";
+import type { Limiter } from "./traffic/limiter.ts";
+import { MemoryLimiter } from "./traffic/memory.ts";
 
 export interface GatewayDeps {
   /** Definitions, policies and (hashed) API keys live here. */
@@ -48,6 +52,11 @@ export interface GatewayDeps {
    * (`background.ts`). Default: the task runs untracked.
    */
   waitUntil?: WaitUntil;
+  /**
+   * Counters, quotas and circuit breakers (`traffic/limiter.ts`): Durable Objects on Workers,
+   * Upstash Redis anywhere, memory for one process. Default: memory.
+   */
+  limiter?: Limiter;
   /**
    * The origins clients reach this gateway by (`GATEWAY_PUBLIC_ORIGINS`): OAuth audiences and
    * metadata URLs are built from these, never from a client-chosen `Host`.
@@ -93,6 +102,8 @@ export type Gateway = Hono<GatewayEnv>;
 interface Shared {
   registry: RouteRegistry;
   policies: PolicyCache;
+  limiter: Limiter;
+  waitUntil: WaitUntil;
   log: (message: string, detail?: unknown) => void;
   /** The gateway's own endpoints; the PRM endpoint is given what `authenticate` compiled. */
   endpoints: (authenticated: (route: ApiRoute) => AuthConfig | undefined) => Endpoint[];
@@ -118,12 +129,14 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
       canonicalPath, //            the path in its one canonical form (400)
       endpoints(shared.endpoints((route) => path.part(route, authentication))), // the admin APIs, PRM documents
       route(shared.registry), //   the listen path's API (404)
+      ip(deps.clientAddress), //   the client's address against the API's IP rules (403)
       origin(publicOrigins), //    a browser's Origin may call it (403)
       cors, //                     a preflight answered; every later answer labelled
       authentication, //           who is calling and what they may do (401, 403)
       method, //                   the transport's HTTP methods (405)
       read, //                     the body within its limit, one JSON-RPC message (400, 406, 413, 415)
       authorize, //                the method and the tool, resource or prompt (403)
+      limit({ limiter: shared.limiter, waitUntil: shared.waitUntil, log: shared.log }), // rate limits, quotas, breakers (429, 403, 503)
       forward({
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
@@ -180,6 +193,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const path = requestPath(deps, {
     registry,
     policies,
+    limiter: deps.limiter ?? new MemoryLimiter(),
+    waitUntil: deps.waitUntil ?? ((_c, task) => void task),
     log,
     endpoints: (authenticated) => [
       ...(admin

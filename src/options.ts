@@ -19,10 +19,15 @@
  * | `GATEWAY_SEED_DIR` | definitions seeded at start (Bun, Deno) | none |
  * | `GATEWAY_STORE_DIR` | the file store's folder (Bun) | memory |
  * | `GATEWAY_KV_PATH` | the Deno KV database file (Deno) | Deno's default |
+ * | `GATEWAY_LIMITER` | where counters live: `durable-objects` (Workers), `upstash`, `memory` | Workers: `durable-objects`; else `memory` |
+ * | `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` | the Upstash database (with `upstash`) | none |
  */
 import * as v from "valibot";
 import type { AdminSettings } from "./admin/admin.ts";
 import type { GatewayDeps } from "./gateway.ts";
+import type { Limiter } from "./traffic/limiter.ts";
+import { MemoryLimiter } from "./traffic/memory.ts";
+import { UpstashLimiter } from "./traffic/upstash.ts";
 
 /** What the environment says, checked. */
 export interface RuntimeOptions {
@@ -35,7 +40,11 @@ export interface RuntimeOptions {
   seedDir: string | undefined;
   storeDir: string | undefined;
   kvPath: string | undefined;
+  /** `undefined`: the runtime's default. */
+  limiter: LimiterChoice | undefined;
 }
+
+export type LimiterChoice = { kind: "memory" } | { kind: "durable-objects" } | { kind: "upstash"; url: string; token: string };
 
 /** A variable whose value cannot be used. */
 export class OptionsError extends Error {
@@ -103,6 +112,11 @@ const Environment = v.object({
   GATEWAY_SEED_DIR: v.optional(text),
   GATEWAY_STORE_DIR: v.optional(text),
   GATEWAY_KV_PATH: v.optional(text),
+  GATEWAY_LIMITER: v.optional(
+    v.pipe(text, v.picklist(["memory", "durable-objects", "upstash"], "must be memory, durable-objects or upstash")),
+  ),
+  UPSTASH_REDIS_REST_URL: v.optional(origin),
+  UPSTASH_REDIS_REST_TOKEN: v.optional(text),
 });
 
 /** The variables this module reads. */
@@ -127,6 +141,16 @@ export function readOptions(get: (name: string) => unknown): RuntimeOptions {
     throw new OptionsError(variable, `${issue.message} (got "${raw[variable] ?? ""}")`);
   }
   const env = result.output;
+  let limiter: LimiterChoice | undefined;
+  if (env.GATEWAY_LIMITER === "upstash") {
+    if (env.UPSTASH_REDIS_REST_URL === undefined)
+      throw new OptionsError("UPSTASH_REDIS_REST_URL", "must be set when GATEWAY_LIMITER is upstash");
+    if (env.UPSTASH_REDIS_REST_TOKEN === undefined)
+      throw new OptionsError("UPSTASH_REDIS_REST_TOKEN", "must be set when GATEWAY_LIMITER is upstash");
+    limiter = { kind: "upstash", url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN };
+  } else if (env.GATEWAY_LIMITER !== undefined) {
+    limiter = { kind: env.GATEWAY_LIMITER };
+  }
   return {
     host: env.HOST,
     port: env.PORT,
@@ -142,7 +166,22 @@ export function readOptions(get: (name: string) => unknown): RuntimeOptions {
     seedDir: env.GATEWAY_SEED_DIR,
     storeDir: env.GATEWAY_STORE_DIR,
     kvPath: env.GATEWAY_KV_PATH,
+    limiter,
   };
+}
+
+/**
+ * The limiter the options choose. `durable-objects` is the entry's to build (a Workers binding):
+ * `durableObjects` builds it, and without one the choice is refused.
+ */
+export function limiterFor(options: RuntimeOptions, fallback: "memory" | "durable-objects", durableObjects?: () => Limiter): Limiter {
+  const choice: LimiterChoice = options.limiter ?? { kind: fallback };
+  if (choice.kind === "upstash") return new UpstashLimiter({ url: choice.url, token: choice.token });
+  if (choice.kind === "durable-objects") {
+    if (!durableObjects) throw new OptionsError("GATEWAY_LIMITER", "durable-objects needs Workers and the LIMITER Durable Object binding");
+    return durableObjects();
+  }
+  return new MemoryLimiter();
 }
 
 /** The part of the gateway's dependencies the options decide. */

@@ -2,17 +2,18 @@
  * Cloudflare Workers entry: builds the stores from the bindings and serves the gateway.
  *
  * Bindings (wrangler.toml): `GATEWAY_KV`, the KV namespace holding definitions; `ADMIN`, the
- * Durable Object that runs the management APIs. Vars and secrets are read and checked by
+ * Durable Object that runs the management APIs; `LIMITER`, the limiter's Durable Objects. Vars and secrets are read and checked by
  * `options.ts`; a value that cannot be used makes every request fail closed (500), with the
  * variable named in the Worker's log.
  */
 import type { ExecutionContext } from "hono";
 import { AdminObject, type AdminObjectEnv } from "./adapters/workers/admin-object.ts";
+import { DurableObjectLimiter, LimiterObject, type LimiterNamespaceLike } from "./adapters/workers/limiter-object.ts";
 import { WorkersKvStore } from "./adapters/workers/kv-store.ts";
 import type { ClientCertificate } from "./context.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
-import { gatewayOptions, OptionsError, readOptions } from "./options.ts";
+import { gatewayOptions, limiterFor, OptionsError, readOptions } from "./options.ts";
 
 /** The part of a Durable Object namespace binding used here. */
 interface DurableObjectNamespaceLike {
@@ -22,6 +23,8 @@ interface DurableObjectNamespaceLike {
 
 export interface WorkerEnv extends AdminObjectEnv {
   ADMIN: DurableObjectNamespaceLike;
+  /** The limiter's Durable Objects, one per shard (the default limiter on Workers). */
+  LIMITER?: LimiterNamespaceLike;
 }
 
 let gateway: Gateway | OptionsError | undefined;
@@ -48,8 +51,10 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
   if (gateway) return gateway;
   const bindings = env as unknown as Record<string, unknown>;
   let options: ReturnType<typeof readOptions>;
+  let limiter: ReturnType<typeof limiterFor>;
   try {
     options = readOptions((name) => bindings[name]);
+    limiter = limiterFor(options, "durable-objects", env.LIMITER ? () => new DurableObjectLimiter(env.LIMITER!) : undefined);
   } catch (error) {
     if (!(error instanceof OptionsError)) throw error;
     gateway = error;
@@ -62,6 +67,7 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
     clientAddress: (_c, headers) => headers["cf-connecting-ip"],
     clientCertificate: (c) => clientCertificateOf(c.req.raw),
     waitUntil: (c, task) => c.executionCtx.waitUntil(task),
+    limiter,
     // workerd's HTTP server writes these itself and drops a response's own (test/e2e/transport).
     serverDropsHeaders: ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"],
     // A request's timers are cancelled when it is done: the upstream timeout needs no clearTimeout.
@@ -81,7 +87,7 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
   return gateway;
 }
 
-export { AdminObject };
+export { AdminObject, LimiterObject };
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {

@@ -5,7 +5,7 @@
  * Layers, lowest first (a module imports only its own layer or lower ones):
  *   0  errors.ts, stores/ (the store port, its key names, stamps), http/ (headers, origins, CORS)
  *   1  definitions/ (the schema)
- *   2  mcp/, policy/, proxy/, routing/ (pure cores)
+ *   2  mcp/, policy/, proxy/, routing/, traffic/ (pure cores; traffic/ holds the limiter backends)
  *   3  auth/ (cores over policy: keys, JWT, PRM, challenges)
  *   4  context.ts (the request's state)
  *   5  steps/ (the request path, one module per step; a step imports only steps before it)
@@ -25,12 +25,14 @@ const STEP_ORDER = [
   "path",
   "endpoints",
   "route",
+  "ip",
   "origin",
   "cors",
   "authenticate",
   "method",
   "read",
   "authorize",
+  "limit",
   "forward",
 ];
 /** The names the steps go by in gateway.ts's list, where they differ from their modules'. */
@@ -40,7 +42,7 @@ function layerOf(file: string): number {
   const [top] = file.split("/");
   if (file === "errors.ts" || top === "stores" || top === "http") return 0;
   if (top === "definitions") return 1;
-  if (top === "mcp" || top === "policy" || top === "proxy" || top === "routing") return 2;
+  if (top === "mcp" || top === "policy" || top === "proxy" || top === "routing" || top === "traffic") return 2;
   if (top === "auth") return 3;
   if (file === "context.ts") return 4;
   if (top === "steps") return 5;

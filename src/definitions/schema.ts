@@ -11,13 +11,26 @@
  */
 import * as v from "valibot";
 import { HTTP_TOKEN } from "../http/headers.ts";
+import { parseIpRange } from "../http/ip.ts";
 import { configuredPathProblem, writtenPathOf } from "../http/path.ts";
 import { normaliseOrigin } from "../http/origins.ts";
 
 const enabled = v.boolean();
 
 /** A Tyk duration such as `"1m"`, `"1h30m"`, `"10s"`. */
-export const TykDuration = v.pipe(v.string(), v.regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "10s", "1m" or "1h30m"'));
+export const TykDuration = v.pipe(
+  v.string(),
+  v.regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration such as "10s", "1m" or "1h30m"'),
+  v.check((value) => value !== "" && durationMs(value) > 0, "must be longer than zero"),
+);
+
+/** A Tyk duration (`"1h30m"`, `"10s"`) in milliseconds. */
+export function durationMs(duration: string): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration);
+  if (!match) return Number.NaN;
+  const [, hours = "0", minutes = "0", seconds = "0"] = match;
+  return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+}
 
 const Allowance = v.looseObject({ enabled, ignoreCase: v.optional(v.boolean()) });
 const EnabledOnly = v.looseObject({ enabled });
@@ -123,6 +136,17 @@ export const Middleware = v.looseObject({
       transformRequestHeaders: v.optional(TransformHeaders),
       transformResponseHeaders: v.optional(TransformHeaders),
       trafficLogs: v.optional(v.looseObject({ enabled })),
+      /**
+       * What the limits do when their backend cannot be reached (this gateway's own setting; Tyk has
+       * none): `allow` lets the request through, `refuse` answers 503. Default: rate limits allow,
+       * quotas refuse.
+       */
+      limiterUnavailable: v.optional(
+        v.looseObject({
+          rateLimits: v.optional(v.picklist(["allow", "refuse"], 'must be "allow" or "refuse"')),
+          quotas: v.optional(v.picklist(["allow", "refuse"], 'must be "allow" or "refuse"')),
+        }),
+      ),
       skipRateLimit: v.optional(v.boolean()),
       skipQuota: v.optional(v.boolean()),
     }),
@@ -199,12 +223,18 @@ export const ListenPath = v.looseObject({
   strip: v.optional(v.boolean()),
 });
 
+/** An IPv4 or IPv6 address, or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`). */
+const IpOrCidr = v.pipe(
+  v.string(),
+  v.check((value) => parseIpRange(value) !== undefined, "must be an IP address or a CIDR range such as 10.0.0.0/8"),
+);
+
 export const Server = v.looseObject({
   listenPath: ListenPath,
   authentication: v.optional(Authentication),
   clientCertificates: v.optional(v.looseObject({ enabled, allowlist: v.optional(v.array(v.string())) })),
   customDomain: v.optional(v.looseObject({ enabled, name: v.string(), certificates: v.optional(v.array(v.string())) })),
-  ipAccessControl: v.optional(v.looseObject({ enabled, allow: v.optional(v.array(v.string())), block: v.optional(v.array(v.string())) })),
+  ipAccessControl: v.optional(v.looseObject({ enabled, allow: v.optional(v.array(IpOrCidr)), block: v.optional(v.array(IpOrCidr)) })),
   batchProcessing: v.optional(EnabledOnly),
   detailedActivityLogs: v.optional(EnabledOnly),
   detailedTracing: v.optional(EnabledOnly),

@@ -92,3 +92,17 @@ export function canonicalResource(uri: string): Canonical {
 export function canonicalIdentifier(type: "tool" | "resource" | "prompt", identifier: string): Canonical {
   return type === "resource" ? canonicalResource(identifier) : canonicalName(identifier);
 }
+
+/**
+ * A per-primitive middleware map keyed by canonical identifiers (`mcp/identifiers.ts`), the form
+ * the message's target is compared in. A key with no canonical form is kept as written: no call
+ * can name it.
+ */
+export function canonicalKeys<T>(type: "tool" | "resource" | "prompt", entries: Record<string, T> | undefined): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [name, value] of Object.entries(entries ?? {})) {
+    const canonical = canonicalIdentifier(type, name);
+    out.set(canonical.ok ? canonical.value : name, value);
+  }
+  return out;
+}

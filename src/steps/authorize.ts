@@ -12,25 +12,10 @@
 import { resourceChallenge } from "../auth/challenge.ts";
 import type { RequestState } from "../context.ts";
 import { GatewayError } from "../errors.ts";
-import { canonicalIdentifier } from "../mcp/identifiers.ts";
-import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import { canonicalKeys } from "../mcp/identifiers.ts";
 import { bothVisible, definitionVisibility } from "../policy/evaluate.ts";
 import type { Visibility } from "../policy/types.ts";
 import type { Step } from "./step.ts";
-
-/**
- * A per-primitive middleware map keyed by canonical identifiers (`mcp/identifiers.ts`), the form
- * the message's target is compared in. A key with no canonical form is kept as written: no call
- * can name it.
- */
-export function canonicalKeys<T>(type: PrimitiveType, entries: Record<string, T> | undefined): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const [name, value] of Object.entries(entries ?? {})) {
-    const canonical = canonicalIdentifier(type, name);
-    out.set(canonical.ok ? canonical.value : name, value);
-  }
-  return out;
-}
 
 const TYPE_NAME = { tool: "tool", resource: "resource", prompt: "prompt" } as const;
 

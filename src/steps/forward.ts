@@ -21,12 +21,13 @@ import { errorBody, GatewayError } from "../errors.ts";
 import { forClient, mediaType, type UpstreamHeaders, upstreamRequestHeaders } from "../http/headers.ts";
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import type { McpMessage, PrimitiveType } from "../mcp/jsonrpc.ts";
+import { canonicalKeys } from "../mcp/identifiers.ts";
 import { guardSseStream } from "../mcp/sse-guard.ts";
 import { UpstreamDeadline } from "../proxy/deadline.ts";
 import { applyUpstreamAuth, compileUpstreamAuth, type SecretSource, type UpstreamAuth } from "../proxy/upstream-auth.ts";
 import type { ApiKind } from "../stores/layout.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
-import { canonicalKeys } from "./authorize.ts";
+import { clientAddressOf } from "./ip.ts";
 import type { Step } from "./step.ts";
 
 export interface ForwardOptions {
@@ -164,7 +165,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
     const upstreamHeaders = upstreamRequestHeaders(
       clientHeaders,
       {
-        clientAddress: options.clientAddress?.(c, clientHeaders),
+        clientAddress: clientAddressOf(c, state, options.clientAddress),
         host: clientHeaders.host ?? new URL(requestUrl).host,
         proto: requestUrl.startsWith("https:") ? "https" : "http",
       },
@@ -191,6 +192,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
     if (body === null && part.kind !== "mcp" && method !== "GET" && method !== "HEAD") body = request.body;
 
     let response: Response;
+    state.forwarded = true;
     try {
       const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: "manual", signal: deadline.signal };
       // Needed by Node and Deno for a streamed request body; ignored elsewhere.

@@ -6,17 +6,33 @@
  * Per MCP 2025-11-25 Streamable HTTP, a POST carries `Content-Type: application/json` and an
  * `Accept` that lists both `application/json` and `text/event-stream`. A wrong media type gets 415,
  * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a body over the
- * limit gets 413, a malformed message -32700 or -32600, and none reaches the upstream.
+ * limit gets 413, a malformed message -32700 or -32600, and none reaches the upstream. A tool,
+ * resource or prompt with a `requestSizeLimit` of its own refuses a bigger message with 413 too.
  */
 import { GatewayError } from "../errors.ts";
 import { accepts, mediaType } from "../http/headers.ts";
+import { canonicalKeys } from "../mcp/identifiers.ts";
 import { parseMessage } from "../mcp/jsonrpc.ts";
 import { DEFAULT_MAX_BODY_BYTES, decodeUtf8, readBody } from "../mcp/read-body.ts";
+import type { Operation } from "../definitions/schema.ts";
+import type { PrimitiveType } from "../mcp/jsonrpc.ts";
 import type { Step } from "./step.ts";
 
-/** What the read step needs of an MCP proxy: its request size limit in bytes. */
+/** What the read step needs of an MCP proxy: its request size limits in bytes. */
 export interface ReadPart {
+  /** `middleware.global.requestSizeLimit`, else 1 MiB: enforced while reading. */
   maxBodyBytes: number;
+  /** A primitive's own `requestSizeLimit` (`mcpTools.<name>`, …), by type and canonical name: checked once the message names it. */
+  primitiveLimits: Readonly<Record<PrimitiveType, ReadonlyMap<string, number>>> | undefined;
+}
+
+function sizeLimits(type: PrimitiveType, entries: Record<string, Operation> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, operation] of canonicalKeys(type, entries)) {
+    const limit = operation.requestSizeLimit;
+    if (limit?.enabled && limit.value > 0) out.set(name, limit.value);
+  }
+  return out;
 }
 
 /** Verdicts on Accept values seen: clients send the same few values over and over. */
@@ -37,8 +53,18 @@ export const read: Step<ReadPart | undefined> = {
   compile(api) {
     if (api.kind !== "mcp") return undefined;
     // `middleware.global.requestSizeLimit`, else 1 MiB.
-    const limit = api.definition["x-tyk-api-gateway"].middleware?.global?.requestSizeLimit;
-    return { maxBodyBytes: limit?.enabled && limit.value > 0 ? limit.value : DEFAULT_MAX_BODY_BYTES };
+    const middleware = api.definition["x-tyk-api-gateway"].middleware;
+    const limit = middleware?.global?.requestSizeLimit;
+    const primitiveLimits = {
+      tool: sizeLimits("tool", middleware?.mcpTools),
+      resource: sizeLimits("resource", middleware?.mcpResources),
+      prompt: sizeLimits("prompt", middleware?.mcpPrompts),
+    };
+    const any = primitiveLimits.tool.size + primitiveLimits.resource.size + primitiveLimits.prompt.size > 0;
+    return {
+      maxBodyBytes: limit?.enabled && limit.value > 0 ? limit.value : DEFAULT_MAX_BODY_BYTES,
+      primitiveLimits: any ? primitiveLimits : undefined,
+    };
   },
   run(c, state, part) {
     if (part === undefined || state.method !== "POST") return;
@@ -46,8 +72,15 @@ export const read: Step<ReadPart | undefined> = {
     if (mediaType(headers["content-type"]) !== "application/json") throw new GatewayError("unsupported_media_type");
     if (!acceptsJsonAndSse(headers.accept ?? "")) throw new GatewayError("not_acceptable");
     return readBody(c.req.raw, part.maxBodyBytes, headers["content-length"] ?? null).then((bytes) => {
-      state.mcp = parseMessage(decodeUtf8(bytes));
+      const mcp = parseMessage(decodeUtf8(bytes));
+      state.mcp = mcp;
       state.body = bytes;
+      if (part.primitiveLimits !== undefined && mcp.primitiveType !== "") {
+        const limit = part.primitiveLimits[mcp.primitiveType].get(mcp.primitiveName);
+        if (limit !== undefined && bytes.byteLength > limit) {
+          throw new GatewayError("body_too_large", `Request body exceeds the limit of ${limit} bytes for this ${mcp.primitiveType}`);
+        }
+      }
     });
   },
 };

@@ -86,7 +86,7 @@ export async function startGateway(
         compatibilityDate: "2026-11-01",
         compatibilityFlags: ["enable_request_signal"],
         kvNamespaces: ["GATEWAY_KV"],
-        durableObjects: { ADMIN: "AdminObject" },
+        durableObjects: { ADMIN: "AdminObject", LIMITER: "LimiterObject" },
         bindings: { UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv },
       }),
     );
