@@ -58,7 +58,7 @@ const app = createGateway({
   secrets: (name) => Bun.env[name],
   waitUntil: (_c, task) => background.add(task),
   limiter,
-  admin: { settings: options.admin, handler: adminFor(store, options.admin) },
+  admin: { settings: options.admin, handler: adminFor(store, options.admin, limiter) },
   clientAddress: (c) => (c.env as { server: BunServer }).server.requestIP(c.req.raw)?.address,
 });
 

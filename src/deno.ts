@@ -57,7 +57,7 @@ const app = createGateway({
   secrets: get,
   waitUntil: (_c, task) => background.add(task),
   limiter,
-  admin: { settings: options.admin, handler: adminFor(store, options.admin) },
+  admin: { settings: options.admin, handler: adminFor(store, options.admin, limiter) },
   clientAddress: (c) => (c.env as { info: ServeInfo }).info.remoteAddr.hostname,
 });
 

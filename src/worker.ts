@@ -23,8 +23,6 @@ interface DurableObjectNamespaceLike {
 
 export interface WorkerEnv extends AdminObjectEnv {
   ADMIN: DurableObjectNamespaceLike;
-  /** The limiter's Durable Objects, one per shard (the default limiter on Workers). */
-  LIMITER?: LimiterNamespaceLike;
 }
 
 let gateway: Gateway | OptionsError | undefined;

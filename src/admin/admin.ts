@@ -6,6 +6,7 @@
  * the deployment; see `src/adapters/workers/admin-object.ts`).
  */
 import type { KeyValueStore } from "../stores/types.ts";
+import type { Limiter } from "../traffic/limiter.ts";
 import { DEFAULT_ADMIN_MAX_BODY_BYTES } from "./body.ts";
 import { dashboardApi } from "./dashboard-api.ts";
 import { gatewayApi } from "./gateway-api.ts";
@@ -26,6 +27,8 @@ export interface AdminOptions {
   reservedPaths?: readonly string[];
   maxBodyBytes?: number;
   pageSize?: number;
+  /** Where the gateway counts quotas: keys then show their live quota, and an update resets it. */
+  limiter?: Limiter;
 }
 
 export interface Admin {
@@ -35,7 +38,7 @@ export interface Admin {
 export function createAdmin(options: AdminOptions): Admin {
   const mutex = new Mutex();
   const service = new ApiService(options.store, { reservedPaths: options.reservedPaths ?? ADMIN_PREFIXES, mutex });
-  const consumers = new ConsumerService(options.store, mutex);
+  const consumers = new ConsumerService(options.store, mutex, undefined, options.limiter);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES;
   const tyk = gatewayApi({ service, consumers, secrets: options.gatewaySecret ? [options.gatewaySecret] : [], maxBodyBytes });
   const dashboard = dashboardApi({
@@ -84,9 +87,10 @@ export function isAdminRequest(settings: AdminSettings, path: string, host: stri
 }
 
 /** The admin API a runtime serves under its settings (credentials, reserved paths) over `store`. */
-export function adminFor(store: KeyValueStore, settings: AdminSettings): Admin {
+export function adminFor(store: KeyValueStore, settings: AdminSettings, limiter?: Limiter): Admin {
   return createAdmin({
     store,
+    ...(limiter ? { limiter } : {}),
     gatewaySecret: settings.gatewaySecret,
     dashboardKeys: settings.dashboardKeys,
     reservedPaths: reservedPaths(settings),

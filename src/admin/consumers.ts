@@ -10,8 +10,10 @@ import { DefinitionRepository, isSafeId } from "../definitions/repository.ts";
 import type { ApiKind } from "../stores/layout.ts";
 import { appliedPolicies, checkKeySession, checkPolicy, type KeySession, type Policy } from "../policy/model.ts";
 import { hashKey, isKeyHash, KeyRepository, newKey } from "../auth/api-keys.ts";
-import { PolicyRepository } from "../policy/store.ts";
+import { consumerLimits, type QuotaLimit } from "../policy/limits.ts";
+import { PolicyCache, PolicyRepository } from "../policy/store.ts";
 import type { KeyValueStore } from "../stores/types.ts";
+import type { Limiter } from "../traffic/limiter.ts";
 import type { Mutex } from "./mutex.ts";
 
 export type ConsumerFailure = { ok: false; code: "invalid" | "not_found" | "id_mismatch" | "already_exists"; message: string };
@@ -42,13 +44,52 @@ export class ConsumerService {
   readonly #keys: KeyRepository;
   readonly #mutex: Mutex;
   readonly #now: () => number;
+  readonly #compiled: PolicyCache;
+  readonly #limiter: Limiter | undefined;
 
-  constructor(store: KeyValueStore, mutex: Mutex, now: () => number = () => Math.floor(Date.now() / 1000)) {
+  /** @param limiter where the request path counts quotas: a key then shows and resets its live quota */
+  constructor(store: KeyValueStore, mutex: Mutex, now: () => number = () => Math.floor(Date.now() / 1000), limiter?: Limiter) {
     this.#apis = new DefinitionRepository(store);
     this.#policies = new PolicyRepository(store);
     this.#keys = new KeyRepository(store);
     this.#mutex = mutex;
     this.#now = now;
+    this.#compiled = new PolicyCache(store, 0);
+    this.#limiter = limiter;
+  }
+
+  /**
+   * The quotas a key's requests are counted against (`limits.ts`), each with the API it is counted
+   * for when it is an access right's own (`undefined`: the key's quota across its APIs).
+   */
+  async #quotas(session: KeySession): Promise<{ quota: QuotaLimit; apiId: string | undefined }[]> {
+    const policyIds = appliedPolicies(session);
+    const compiled = await this.#compiled.policies();
+    const apiIds = new Set<string>(Object.keys(session.access_rights ?? {}));
+    for (const id of policyIds) for (const apiId of compiled.get(id)?.grants.keys() ?? []) apiIds.add(apiId);
+    const found = new Map<string, { quota: QuotaLimit; apiId: string | undefined }>();
+    for (const apiId of apiIds) {
+      const own = { fields: session, access: session.access_rights as Parameters<typeof consumerLimits>[1]["access"] };
+      const quota = consumerLimits(policyIds, own, [apiId], compiled).quota;
+      if (quota && !found.has(quota.id)) found.set(quota.id, { quota, apiId: quota.id === "quota" ? undefined : apiId });
+    }
+    return [...found.values()];
+  }
+
+  /** The session with its live quota (Tyk's `quota_remaining`, `quota_renews` in Unix seconds), where there is one. */
+  async #withQuota(hash: string, session: KeySession): Promise<KeySession> {
+    if (!this.#limiter) return session;
+    const out: KeySession & Record<string, unknown> = { ...session };
+    for (const { quota, apiId } of await this.#quotas(session)) {
+      const state = await this.#limiter.quota(`c:${hash}`, { id: quota.id, max: quota.max, renewalMs: quota.renewalMs }, Date.now());
+      const view = { quota_max: state.max, quota_remaining: state.remaining, quota_renews: Math.ceil(state.renews / 1000) };
+      if (apiId === undefined) Object.assign(out, view);
+      else if (out.access_rights?.[apiId]) {
+        const right = out.access_rights[apiId]!;
+        out.access_rights = { ...out.access_rights, [apiId]: { ...right, limit: { ...(right.limit ?? {}), ...view } } };
+      }
+    }
+    return out;
   }
 
   async #kinds(): Promise<(id: string) => ApiKind | undefined> {
@@ -117,7 +158,7 @@ export class ConsumerService {
   async getKey(keyOrHash: string, hashed: boolean): Promise<ConsumerOutcome<{ hash: string; session: KeySession }>> {
     const hash = await this.#hashOf(keyOrHash, hashed);
     const session = await this.#keys.get(hash);
-    return session ? { ok: true, value: { hash, session } } : fail("not_found", "Key not found");
+    return session ? { ok: true, value: { hash, session: await this.#withQuota(hash, session) } } : fail("not_found", "Key not found");
   }
 
   async #checkSession(body: unknown): Promise<ConsumerOutcome<KeySession>> {
@@ -151,13 +192,25 @@ export class ConsumerService {
     });
   }
 
-  updateKey(keyOrHash: string, hashed: boolean, body: unknown): Promise<ConsumerOutcome<{ hash: string; session: KeySession }>> {
+  /**
+   * Replaces a key's session. As in Tyk, its quota starts again (renewed in full) unless
+   * `suppressReset` (`?suppress_reset=1`).
+   */
+  updateKey(
+    keyOrHash: string,
+    hashed: boolean,
+    body: unknown,
+    suppressReset = false,
+  ): Promise<ConsumerOutcome<{ hash: string; session: KeySession }>> {
     return this.#mutex.run(async () => {
       const hash = await this.#hashOf(keyOrHash, hashed);
       if (!(await this.#keys.get(hash))) return fail("not_found", "Key not found");
       const checked = await this.#checkSession(body);
       if (!checked.ok) return checked;
       await this.#keys.put(hash, checked.value);
+      if (!suppressReset && this.#limiter) {
+        for (const { quota } of await this.#quotas(checked.value)) await this.#limiter.resetQuota(`c:${hash}`, quota.id);
+      }
       return { ok: true, value: { hash, session: checked.value } };
     });
   }

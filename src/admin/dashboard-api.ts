@@ -175,7 +175,7 @@ function keys(app: Hono, options: DashboardApiOptions): void {
   app.put("/api/keys/:keyId", async (c) => {
     const body = await readAdminBody(c.req.raw, options.maxBodyBytes, true);
     if (!body.ok) return error(c, body.status, body.message);
-    const result = await consumers.updateKey(c.req.param("keyId"), true, body.value);
+    const result = await consumers.updateKey(c.req.param("keyId"), true, body.value, c.req.query("suppress_reset") === "1");
     return result.ok ? c.json(shape(result.value.hash, result.value.hash, result.value.session)) : consumerFailed(c, result);
   });
   app.delete("/api/keys/:keyId", async (c) => {

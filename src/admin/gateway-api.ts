@@ -154,7 +154,7 @@ function keys(app: Hono, options: GatewayApiOptions): void {
   app.put("/tyk/keys/:keyId", async (c) => {
     const body = await readAdminBody(c.req.raw, options.maxBodyBytes, false);
     if (!body.ok) return error(c, body.status, body.message);
-    const result = await consumers.updateKey(c.req.param("keyId"), hashed(c), body.value);
+    const result = await consumers.updateKey(c.req.param("keyId"), hashed(c), body.value, c.req.query("suppress_reset") === "1");
     if (!result.ok) return consumerFailed(c, result);
     return c.json({ key: c.req.param("keyId"), status: "ok", action: "modified", key_hash: result.value.hash });
   });

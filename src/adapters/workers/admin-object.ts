@@ -6,12 +6,15 @@
  * {@link OverlayStore} that remembers its own writes while KV propagates them.
  */
 import { type Admin, adminFor } from "../../admin/admin.ts";
-import { readOptions } from "../../options.ts";
+import { limiterFor, readOptions } from "../../options.ts";
+import { DurableObjectLimiter, type LimiterNamespaceLike } from "./limiter-object.ts";
 import { OverlayStore } from "../../stores/overlay.ts";
 import { WorkersKvStore, type KvNamespaceLike } from "./kv-store.ts";
 
 export interface AdminObjectEnv {
   GATEWAY_KV: KvNamespaceLike;
+  /** The limiter's Durable Objects: keys show their live quota (and an update resets it). */
+  LIMITER?: LimiterNamespaceLike;
   GATEWAY_SECRET?: string;
   DASHBOARD_API_KEYS?: string;
   ADMIN_API?: string;
@@ -24,7 +27,8 @@ export class AdminObject {
   constructor(_state: unknown, env: AdminObjectEnv) {
     // The Worker checked the same options before sending any request here.
     const options = readOptions((name) => (env as unknown as Record<string, unknown>)[name]);
-    this.#admin = adminFor(new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)), options.admin);
+    const limiter = limiterFor(options, "durable-objects", env.LIMITER ? () => new DurableObjectLimiter(env.LIMITER!) : undefined);
+    this.#admin = adminFor(new OverlayStore(new WorkersKvStore(env.GATEWAY_KV)), options.admin, limiter);
   }
 
   fetch(request: Request): Promise<Response> {
