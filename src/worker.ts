@@ -8,7 +8,7 @@
  */
 import type { ExecutionContext } from "hono";
 import { AdminObject, type AdminObjectEnv } from "./adapters/workers/admin-object.ts";
-import { DurableObjectLimiter, LimiterObject, } from "./adapters/workers/limiter-object.ts";
+import { DurableObjectLimiter, LimiterObject } from "./adapters/workers/limiter-object.ts";
 import { WorkersKvStore } from "./adapters/workers/kv-store.ts";
 import type { ClientCertificate } from "./context.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
