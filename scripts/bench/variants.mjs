@@ -73,15 +73,16 @@ const PATCHES = {
         ["signal: deadline.signal };", "};"],
       ].reduce((t, [from, to]) => (t.includes(from) ? t.replace(from, to) : "\u0000missing"), text),
   },
-  // Diagnostic only (it breaks revocation): the key's record read from the store once, then kept.
+  // Diagnostic only (it breaks revocation): a key's record, once found in the store, kept (in
+  // the module, so the admin's reads on workerd, in the same isolate, fill it too).
   // What the per-request read costs (on workerd, Miniflare's KV: a call into its KV worker).
   keyReadOnce: {
     file: "src/auth/api-keys.ts",
     apply: (text) =>
       text.includes("const raw = await this.#store.get(API_KEY_PREFIX + hash);")
-        ? `const __benchKeyRecords = new Map<string, string | null>();\n${text.replace(
+        ? `const __benchKeyRecords = new Map<string, string>();\n${text.replace(
             "const raw = await this.#store.get(API_KEY_PREFIX + hash);",
-            "const raw = __benchKeyRecords.has(hash) ? __benchKeyRecords.get(hash)! : await this.#store.get(API_KEY_PREFIX + hash); __benchKeyRecords.set(hash, raw);",
+            "const raw = __benchKeyRecords.get(hash) ?? (await this.#store.get(API_KEY_PREFIX + hash)); if (raw !== null) __benchKeyRecords.set(hash, raw);",
           )}`
         : "\u0000missing",
   },
