@@ -128,3 +128,74 @@ describe("definitions that cannot be compiled", () => {
     ]);
   });
 });
+
+describe("header transforms and internal primitives", () => {
+  async function gatewayWith(middleware: Record<string, unknown>) {
+    const store = new MemoryStore();
+    const r = validateDefinition(mcpDefinition({ id: "t", listenPath: "/t/", upstream: "http://upstream.test", middleware }));
+    if (!r.ok) throw new Error(r.issues.join("; "));
+    await new DefinitionRepository(store).put("mcp", r.definition);
+    const calls: Request[] = [];
+    const app = createGateway({
+      store,
+      log: () => {},
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        calls.push(request);
+        const body = (await request.clone().json()) as { method: string };
+        const result = body.method === "tools/list" ? { tools: [{ name: "open" }, { name: "hidden" }] } : {};
+        return Response.json({ jsonrpc: "2.0", id: 1, result }, { headers: { "x-upstream-secret": "s", "x-kept": "k" } });
+      },
+    });
+    return { app, calls };
+  }
+  const callTool = (name: string) => JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {} } });
+
+  test("transformRequestHeaders of the operation and of the tool reach the upstream; transformResponseHeaders reach the client", async () => {
+    const { app, calls } = await gatewayWith({
+      global: { transformResponseHeaders: { enabled: true, remove: ["x-upstream-secret"], add: [{ name: "x-global", value: "g" }] } },
+      operations: { mcpTransportPost: { transformRequestHeaders: { enabled: true, add: [{ name: "x-operation", value: "op" }] } } },
+      mcpTools: {
+        open: {
+          transformRequestHeaders: { enabled: true, remove: ["x-client-only"], add: [{ name: "x-tool", value: "open" }] },
+          transformResponseHeaders: { enabled: true, add: [{ name: "x-tool-answer", value: "yes" }] },
+        },
+      },
+    });
+    const res = await app.request("/t/mcp", {
+      method: "POST",
+      body: callTool("open"),
+      headers: { ...MCP_POST_HEADERS, "x-client-only": "c" },
+    });
+    expect(res.status).toBe(200);
+    expect(calls[0]!.headers.get("x-operation")).toBe("op");
+    expect(calls[0]!.headers.get("x-tool")).toBe("open");
+    expect(calls[0]!.headers.has("x-client-only")).toBe(false);
+    expect(res.headers.get("x-global")).toBe("g");
+    expect(res.headers.get("x-tool-answer")).toBe("yes");
+    expect(res.headers.has("x-upstream-secret")).toBe(false);
+    expect(res.headers.get("x-kept")).toBe("k");
+    // Another tool gets the operation's and the global transforms only.
+    const other = await app.request("/t/mcp", {
+      method: "POST",
+      body: callTool("other"),
+      headers: { ...MCP_POST_HEADERS, "x-client-only": "c" },
+    });
+    expect(calls[1]!.headers.has("x-tool")).toBe(false);
+    expect(calls[1]!.headers.get("x-client-only")).toBe("c");
+    expect(other.headers.has("x-tool-answer")).toBe(false);
+  });
+
+  test("an internal tool can be neither called nor seen by any client", async () => {
+    const { app, calls } = await gatewayWith({ mcpTools: { hidden: { internal: { enabled: true } } } });
+    const refused = await app.request("/t/mcp", { method: "POST", body: callTool("hidden"), headers: MCP_POST_HEADERS });
+    expect(refused.status).toBe(403);
+    expect(calls).toHaveLength(0);
+    const list = await app.request("/t/mcp", {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+      headers: MCP_POST_HEADERS,
+    });
+    expect(((await list.json()) as any).result.tools).toEqual([{ name: "open" }]);
+  });
+});

@@ -86,9 +86,11 @@ async function clientCredentialsToken(
   return (await pending).value;
 }
 
-type Transform = NonNullable<
+/** Tyk's `transformRequestHeaders` / `transformResponseHeaders`: headers to remove, then headers to add. */
+export type HeaderTransform = NonNullable<
   NonNullable<NonNullable<McpDefinition["x-tyk-api-gateway"]["middleware"]>["global"]>["transformRequestHeaders"]
 >;
+type Transform = HeaderTransform;
 type UpstreamAuthentication = NonNullable<McpDefinition["x-tyk-api-gateway"]["upstream"]["authentication"]>;
 type BasicAuth = NonNullable<UpstreamAuthentication["basicAuth"]>;
 type ClientCredentials = NonNullable<NonNullable<UpstreamAuthentication["oauth"]>["clientCredentials"]>;
@@ -113,13 +115,15 @@ export function compileUpstreamAuth(definition: McpDefinition): UpstreamAuth | u
   return { transform: transform?.enabled ? transform : undefined, basic, clientCredentials };
 }
 
+/** Applies a header transform: its `remove` names, then its `add` headers (values may name `$secret_env.NAME`). */
+export function applyHeaderTransform(headers: Headers, transform: HeaderTransform, secrets: SecretSource): void {
+  for (const name of transform.remove ?? []) headers.delete(name);
+  for (const { name, value } of transform.add ?? []) headers.set(name, resolveSecrets(value, secrets));
+}
+
 /** Applies a definition's upstream credential and header transforms to the upstream request headers. */
 export async function applyUpstreamAuth(headers: Headers, auth: UpstreamAuth, secrets: SecretSource, fetchFn: typeof fetch): Promise<void> {
-  const transform = auth.transform;
-  if (transform) {
-    for (const name of transform.remove ?? []) headers.delete(name);
-    for (const { name, value } of transform.add ?? []) headers.set(name, resolveSecrets(value, secrets));
-  }
+  if (auth.transform) applyHeaderTransform(headers, auth.transform, secrets);
   const basic = auth.basic;
   if (basic) {
     const user = resolveSecrets(basic.username, secrets);

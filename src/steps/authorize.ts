@@ -11,6 +11,7 @@
  */
 import { resourceChallenge } from "../auth/challenge.ts";
 import type { RequestState } from "../context.ts";
+import type { Operation } from "../definitions/schema.ts";
 import { GatewayError } from "../errors.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import { bothVisible, definitionVisibility } from "../policy/evaluate.ts";
@@ -30,10 +31,19 @@ export const authorize: Step<Visibility> = {
   name: "authorize",
   compile(api) {
     const middleware = api.definition["x-tyk-api-gateway"].middleware;
+    // An `internal` primitive is for the gateway's own use (Tyk: reachable only from inside): no
+    // client may call or see it, so it is blocked like one with `block` on.
+    const rules = (entries: Record<string, Operation> | undefined): Record<string, Operation> =>
+      Object.fromEntries(
+        Object.entries(entries ?? {}).map(([name, operation]) => [
+          name,
+          operation.internal?.enabled ? { ...operation, block: { enabled: true } } : operation,
+        ]),
+      );
     return definitionVisibility({
-      tool: canonicalKeys("tool", middleware?.mcpTools),
-      resource: canonicalKeys("resource", middleware?.mcpResources),
-      prompt: canonicalKeys("prompt", middleware?.mcpPrompts),
+      tool: canonicalKeys("tool", rules(middleware?.mcpTools)),
+      resource: canonicalKeys("resource", rules(middleware?.mcpResources)),
+      prompt: canonicalKeys("prompt", rules(middleware?.mcpPrompts)),
     });
   },
   run(_c, state, rules) {

@@ -24,7 +24,14 @@ import type { McpMessage, PrimitiveType } from "../mcp/jsonrpc.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import { guardSseStream } from "../mcp/sse-guard.ts";
 import { UpstreamDeadline } from "../proxy/deadline.ts";
-import { applyUpstreamAuth, compileUpstreamAuth, type SecretSource, type UpstreamAuth } from "../proxy/upstream-auth.ts";
+import {
+  applyHeaderTransform,
+  applyUpstreamAuth,
+  compileUpstreamAuth,
+  type HeaderTransform,
+  type SecretSource,
+  type UpstreamAuth,
+} from "../proxy/upstream-auth.ts";
 import type { ApiKind } from "../stores/layout.ts";
 import { upstreamUrl } from "../routing/route-table.ts";
 import { clientAddressOf } from "./ip.ts";
@@ -80,6 +87,72 @@ export interface ForwardPart {
   primitiveTimeouts: Readonly<Record<PrimitiveType, ReadonlyMap<string, number>>>;
   /** The upstream's own credential and header transforms, `undefined` when there are none. */
   upstreamAuth: UpstreamAuth | undefined;
+  /**
+   * `transformRequestHeaders` and `transformResponseHeaders` of an operation (by HTTP method) and of
+   * a tool, resource or prompt, applied after the global ones; `undefined` when there are none.
+   */
+  transforms: Transforms | undefined;
+}
+
+interface TransformPair {
+  request: HeaderTransform | undefined;
+  response: HeaderTransform | undefined;
+}
+
+interface Transforms {
+  global: HeaderTransform | undefined;
+  operations: ReadonlyMap<string, TransformPair>;
+  primitives: Readonly<Record<PrimitiveType, ReadonlyMap<string, TransformPair>>>;
+}
+
+function transformPair(operation: Operation | undefined): TransformPair | undefined {
+  const request = operation?.transformRequestHeaders?.enabled ? operation.transformRequestHeaders : undefined;
+  const response = operation?.transformResponseHeaders?.enabled ? operation.transformResponseHeaders : undefined;
+  return request || response ? { request, response } : undefined;
+}
+
+function compileTransforms(definition: McpDefinition): Transforms | undefined {
+  const middleware = definition["x-tyk-api-gateway"].middleware;
+  const globalResponse = middleware?.global?.transformResponseHeaders;
+  const operations = new Map<string, TransformPair>();
+  for (const { method, operation } of declaredOperations(definition)) {
+    const operationId = operation.operationId;
+    const pair = typeof operationId === "string" ? transformPair(middleware?.operations?.[operationId]) : undefined;
+    if (pair && !operations.has(method)) operations.set(method, pair);
+  }
+  const primitives = (type: PrimitiveType, entries: Record<string, Operation> | undefined) => {
+    const out = new Map<string, TransformPair>();
+    for (const [name, operation] of canonicalKeys(type, entries)) {
+      const pair = transformPair(operation);
+      if (pair) out.set(name, pair);
+    }
+    return out;
+  };
+  const transforms = {
+    global: globalResponse?.enabled ? globalResponse : undefined,
+    operations,
+    primitives: {
+      tool: primitives("tool", middleware?.mcpTools),
+      resource: primitives("resource", middleware?.mcpResources),
+      prompt: primitives("prompt", middleware?.mcpPrompts),
+    },
+  };
+  const any =
+    transforms.global ||
+    operations.size + transforms.primitives.tool.size + transforms.primitives.resource.size + transforms.primitives.prompt.size > 0;
+  return any ? transforms : undefined;
+}
+
+/** The transforms that apply to a request: its operation's, then its primitive's. */
+function pairsFor(transforms: Transforms, method: string, mcp: McpMessage | undefined): TransformPair[] {
+  const pairs: TransformPair[] = [];
+  const operation = transforms.operations.get(method);
+  if (operation) pairs.push(operation);
+  if (mcp && mcp.primitiveType !== "") {
+    const primitive = transforms.primitives[mcp.primitiveType].get(mcp.primitiveName);
+    if (primitive) pairs.push(primitive);
+  }
+  return pairs;
 }
 
 function operationTimeouts(definition: McpDefinition): Map<string, number> {
@@ -116,8 +189,11 @@ export function compileForward(definition: McpDefinition, kind: ApiKind): Forwar
       prompt: primitiveTimeouts("prompt", middleware?.mcpPrompts),
     },
     upstreamAuth: compileUpstreamAuth(definition),
+    transforms: compileTransforms(definition),
   };
 }
+
+const NO_PAIRS: TransformPair[] = [];
 
 /** The timeout (seconds) for a request: the primitive's, then the operation's, then the default. */
 export function timeoutFor(part: ForwardPart, mcp: McpMessage | undefined, method: string, fallback: number): number {
@@ -174,13 +250,15 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
       // credential headers above); an MCP upstream never sees them.
       part.kind === "oas",
     );
+    const method = state.method;
     let headers: UpstreamHeaders | Headers = upstreamHeaders;
-    if (part.upstreamAuth !== undefined) {
+    const pairs = part.transforms === undefined ? NO_PAIRS : pairsFor(part.transforms, method, mcp);
+    if (part.upstreamAuth !== undefined || pairs.length > 0) {
       headers = new Headers(upstreamHeaders);
-      await applyUpstreamAuth(headers, part.upstreamAuth, secrets, fetchUpstream);
+      if (part.upstreamAuth !== undefined) await applyUpstreamAuth(headers, part.upstreamAuth, secrets, fetchUpstream);
+      for (const { request } of pairs) if (request) applyHeaderTransform(headers, request, secrets);
     }
 
-    const method = state.method;
     const seconds = timeoutFor(part, mcp, method, fallbackTimeout);
     // Ends the upstream request early: past the timeout (until the response head arrives), or once
     // the client has gone.
@@ -236,7 +314,15 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
       responseBody = guardSseStream(responseBody, errorEvent, onStreamError, sseOpening, probeMs);
     }
     // The upstream's own response where nothing but its headers changes (runtimes pipe it natively).
-    state.response = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);
+    let answer = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);
+    const transforms = part.transforms;
+    if (transforms !== undefined && (transforms.global !== undefined || pairs.some((pair) => pair.response !== undefined))) {
+      const out = new Headers(answer.headers);
+      if (transforms.global) applyHeaderTransform(out, transforms.global, secrets);
+      for (const { response: transform } of pairs) if (transform) applyHeaderTransform(out, transform, secrets);
+      answer = new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: out });
+    }
+    state.response = answer;
   }
 
   return {
