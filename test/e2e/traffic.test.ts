@@ -28,14 +28,14 @@ const CASES: Case[] = [
   { id: "tool-rate" },
   {
     id: "shared-tool",
-    middleware: { mcpTools: { test_simple_text: { rateLimit: { enabled: true, rate: 2, per: "1m" } } } },
+    middleware: { mcpTools: { test_simple_text: { rateLimit: { enabled: true, rate: 2, per: "1h" } } } },
   },
   {
     id: "endpoint",
     open: true,
-    middleware: { operations: { mcpTransportPost: { rateLimit: { enabled: true, rate: 4, per: "1m" } } } },
+    middleware: { operations: { mcpTransportPost: { rateLimit: { enabled: true, rate: 4, per: "1h" } } } },
   },
-  { id: "upstream", open: true, upstreamRateLimit: { enabled: true, rate: 5, per: "1m" } },
+  { id: "upstream", open: true, upstreamRateLimit: { enabled: true, rate: 5, per: "1h" } },
   { id: "quota" },
   { id: "throttle" },
   {
@@ -152,7 +152,7 @@ describe.each(RUNTIMES)("traffic management on %s", (runtime) => {
 
   test("the consumer's rate limit: -32003 with 429, Retry-After and X-RateLimit-* once it is used up", async () => {
     // Connecting takes two requests (initialize, notifications/initialized), tools/call the third.
-    const key = await keyFor("key-rate", { rate: 4, per: 60 });
+    const key = await keyFor("key-rate", { rate: 4, per: 3600 });
     const client = await connect("key-rate", key);
     expect((await call(client, "test_simple_text")).isError).toBeFalsy();
     const { status, body } = await refused(call(client, "test_simple_text"));
@@ -164,13 +164,13 @@ describe.each(RUNTIMES)("traffic management on %s", (runtime) => {
     expect(raw.headers.get("x-ratelimit-remaining")).toBe("0");
     const reset = Number(raw.headers.get("x-ratelimit-reset"));
     expect(reset * 1000).toBeGreaterThan(Date.now());
-    expect(reset * 1000).toBeLessThanOrEqual(Math.floor(Date.now() / 60_000) * 60_000 + 60_000 + 1000);
+    expect(reset * 1000).toBeLessThanOrEqual(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000 + 1000);
     expect(Number(raw.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await raw.json()).toMatchObject({ id: 5, error: { code: -32003 } });
   });
 
   test("a JSON-RPC method's limit leaves the consumer's other methods alone", async () => {
-    const key = await keyFor("method-rate", {}, { json_rpc_methods: [{ name: "tools/call", limit: { rate: 2, per: 60 } }] });
+    const key = await keyFor("method-rate", {}, { json_rpc_methods: [{ name: "tools/call", limit: { rate: 2, per: 3600 } }] });
     const client = await connect("method-rate", key);
     await call(client, "test_simple_text");
     await call(client, "test_image_content");
@@ -182,8 +182,8 @@ describe.each(RUNTIMES)("traffic management on %s", (runtime) => {
   test("a consumer that exhausts one tool's budget can still call its other tools", async () => {
     const key = await keyFor(
       "tool-rate",
-      { rate: 100, per: 60 },
-      { mcp_primitives: [{ type: "tool", name: "test_simple_text", limit: { rate: 1, per: 60 } }] },
+      { rate: 100, per: 3600 },
+      { mcp_primitives: [{ type: "tool", name: "test_simple_text", limit: { rate: 1, per: 3600 } }] },
     );
     const client = await connect("tool-rate", key);
     await call(client, "test_simple_text");
@@ -244,7 +244,7 @@ describe.each(RUNTIMES)("traffic management on %s", (runtime) => {
     expect(second.status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     // Without throttling the same limit refuses at once.
-    const strict = await keyFor("throttle", { rate: 1, per: 60 });
+    const strict = await keyFor("throttle", { rate: 1, per: 3600 });
     expect((await post("throttle", initialize(1), strict)).status).toBe(200);
     expect((await post("throttle", initialize(2), strict)).status).toBe(429);
   });
