@@ -11,6 +11,13 @@
  * {"jsonrpc":"2.0","id":<request id or null>,"error":{"code":-32004,"message":"…","data":{"http_code":502}}}
  * ```
  *
+ * The code depends on the MCP revision the request is read in ({@link Revision}): on 2026-07-28,
+ * which reserves -32020 to -32099 for the specification and asks implementations to stay out of
+ * -32000 to -32019, the gateway's own codes move to -33000 to -33006 as Tyk's do
+ * ({@link MODERN_CODES}); -32020 (header mismatch), -32022 (unsupported protocol version) and the
+ * JSON-RPC codes (-32700, -32600, -32602) are the same in both. `GatewayError.code` is the
+ * 2025-11-25 code; {@link wireCode} gives the one a revision sends.
+ *
  * Errors from the upstream are never rebuilt here: they pass through untouched.
  */
 
@@ -28,9 +35,32 @@ export const ErrorCode = {
   QuotaExceeded: -32005,
   IpBlocked: -32006,
   HeaderMismatch: -32020,
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The MCP revisions whose rules the gateway applies: 2026-07-28 (stateless, per-request `_meta`,
+ * mirrored headers), and 2025-11-25, whose rules every earlier version is read by too.
+ */
+export type Revision = "2025-11-25" | "2026-07-28";
+
+/** The gateway's own codes on 2026-07-28 (Tyk's -33000 range); codes not listed stay as they are. */
+export const MODERN_CODES: Readonly<Partial<Record<ErrorCodeValue, number>>> = {
+  [ErrorCode.Rejected]: -33000,
+  [ErrorCode.AuthRequired]: -33001,
+  [ErrorCode.AccessDenied]: -33002,
+  [ErrorCode.QuotaExceeded]: -33003,
+  [ErrorCode.RateLimited]: -33004,
+  [ErrorCode.IpBlocked]: -33005,
+  [ErrorCode.UpstreamError]: -33006,
+};
+
+/** The JSON-RPC code `error` goes out with on `revision` (default 2025-11-25). */
+export function wireCode(error: GatewayError, revision: Revision = "2025-11-25"): number {
+  return revision === "2026-07-28" ? (MODERN_CODES[error.code] ?? error.code) : error.code;
+}
 
 interface ReasonSpec {
   readonly code: ErrorCodeValue;
@@ -62,6 +92,9 @@ export const REASONS = {
   version_unavailable: reason(ErrorCode.Rejected, 403, "This API version is not available"),
   origin_forbidden: reason(ErrorCode.Rejected, 403, "Forbidden: this Origin may not call this MCP server"),
   method_not_allowed: reason(ErrorCode.Rejected, 405, "This MCP proxy does not serve this HTTP method here"),
+  // The MCP revision and its mirrored headers (read step).
+  header_mismatch: reason(ErrorCode.HeaderMismatch, 400, "Header mismatch: the MCP headers do not match the body"),
+  unsupported_protocol_version: reason(ErrorCode.UnsupportedProtocolVersion, 400, "Unsupported protocol version"),
   // Authentication.
   credential_missing: reason(ErrorCode.AuthRequired, 401, "Authentication required: no credential was presented"),
   credential_invalid: reason(ErrorCode.AuthRequired, 401, "Authentication failed"),
@@ -131,31 +164,32 @@ export class GatewayError extends Error {
   }
 }
 
-/** Builds the JSON-RPC error body for a gateway error. */
-export function errorBody(error: GatewayError, id: JsonRpcId): string {
+/** Builds the JSON-RPC error body for a gateway error, with the code of `revision` (default 2025-11-25). */
+export function errorBody(error: GatewayError, id: JsonRpcId, revision?: Revision): string {
   return JSON.stringify({
     jsonrpc: "2.0",
     id,
-    error: { code: error.code, message: error.message, data: { ...error.data, http_code: error.status } },
+    error: { code: wireCode(error, revision), message: error.message, data: { ...error.data, http_code: error.status } },
   });
 }
 
 /** Writes a gateway error as an HTTP response carrying a JSON-RPC error with the request's id. */
-export function errorResponse(error: GatewayError, id: JsonRpcId = null): Response {
+export function errorResponse(error: GatewayError, id: JsonRpcId = null, revision?: Revision): Response {
   const headers = new Headers(error.headers);
   headers.set("content-type", "application/json");
-  return new Response(errorBody(error, id), { status: error.status, headers });
+  return new Response(errorBody(error, id, revision), { status: error.status, headers });
 }
 
 /**
  * Any error as the gateway's answer: a {@link GatewayError} as it is, anything else as a 500 that
- * shows the client nothing of it (`log` gets it, as it gets the cause of a gateway 5xx).
+ * shows the client nothing of it (`log` gets it, as it gets the cause of a gateway 5xx). `revision`
+ * is the MCP revision the request is read in (default 2025-11-25): it decides the code.
  */
-export function answerError(error: unknown, id: JsonRpcId, log: (message: string, detail?: unknown) => void): Response {
+export function answerError(error: unknown, id: JsonRpcId, log: (message: string, detail?: unknown) => void, revision?: Revision): Response {
   if (error instanceof GatewayError) {
     if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
-    return errorResponse(error, error.id ?? id);
+    return errorResponse(error, error.id ?? id, revision);
   }
   log("unexpected error", error);
-  return errorResponse(new GatewayError("internal_error"), id);
+  return errorResponse(new GatewayError("internal_error"), id, revision);
 }
