@@ -9,6 +9,8 @@ import type { Context } from "hono";
 import type { AuthConfig } from "./auth/config.ts";
 import type { HeaderRecord } from "./http/headers.ts";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
+import type { ToolHeaders } from "./mcp/param-headers.ts";
+import type { Revision } from "./mcp/revision.ts";
 import { type ConsumerLimits, NO_LIMITS } from "./policy/limits.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
@@ -50,6 +52,14 @@ export class RequestState {
   mcp: McpMessage | undefined = undefined;
   /** Set by `read` on an MCP POST: the exact bytes to forward. */
   body: Uint8Array<ArrayBuffer> | undefined = undefined;
+  /**
+   * Set by `read` on an MCP POST: the MCP revision the message is read in (`mcp/revision.ts`), which
+   * decides the codes of the gateway's own errors. `undefined` before (or without) a body: the
+   * `MCP-Protocol-Version` header alone decides then.
+   */
+  revision: Revision | undefined = undefined;
+  /** Set by `read` on a 2026-07-28 `tools/list`: where the API learns its tools' `x-mcp-header` arguments. */
+  toolHeaders: ToolHeaders | undefined = undefined;
   /** Set by `authorize`: what this caller may call and see (the API's rules and the caller's rights). */
   visibility: Visibility | undefined = undefined;
   /** Set by `forward` once it sends the request upstream. */

@@ -11,8 +11,16 @@
  *   still leads to the next. An item's key (`name`, `uri`, `uriTemplate`) is compared in the
  *   canonical form authorization compares a call in (`identifiers.ts`); an item whose key is missing,
  *   not a string or has no canonical form is dropped: fail closed.
- * - `initialize`: a capability whose methods the consumer may call none of (`Visibility.canCall`)
- *   is removed from `capabilities`, so a client does not go looking for what it cannot use.
+ * - `initialize` (2025-11-25) and `server/discover` (2026-07-28): a capability whose methods the
+ *   consumer may call none of (`Visibility.canCall`) is removed from `capabilities`, so a client
+ *   does not go looking for what it cannot use.
+ * - On 2026-07-28 a list result carries caching hints (`ttlMs`, `cacheScope`): a list filtered for
+ *   one consumer is no longer the same for every token, so it goes out with `cacheScope: "private"`
+ *   whatever the upstream said (`ttlMs` is kept).
+ * - `subscriptions/listen` (2026-07-28): a long-lived SSE stream of change notifications. Those
+ *   about what the consumer may not see are dropped from it: a `list_changed` of a list it may not
+ *   call, a `resources/updated` of a resource it may not read. Everything else (the
+ *   acknowledgement, keep-alive comments) passes as it comes.
  *
  * Streamable HTTP lets the upstream answer a POST with JSON or with an SSE stream, and both are
  * handled: a JSON body is read whole (list results are small) and re-serialised; an SSE body is
@@ -52,6 +60,23 @@ const CAPABILITY_METHODS: Readonly<Record<string, readonly string[]>> = {
   logging: ["logging/setLevel"],
 };
 
+/** On a `subscriptions/listen` stream: each list's change notification, and the method that reads the list. */
+const LIST_CHANGED: Readonly<Record<string, string>> = {
+  "notifications/tools/list_changed": "tools/list",
+  "notifications/prompts/list_changed": "prompts/list",
+  "notifications/resources/list_changed": "resources/list",
+};
+
+/** How an answer is rewritten for one consumer: see {@link filterResponseBody}. */
+export interface AnswerFilter {
+  /** What the consumer may call and see; `undefined`: nothing is filtered (only `learn` looks). */
+  visibility: Visibility | undefined;
+  /** The request is read in MCP 2026-07-28 (lists carry caching hints). */
+  modern: boolean;
+  /** Shown every result of the request (before filtering): how the `x-mcp-header` arguments of tools are learnt. */
+  learn?: ((result: JsonObject) => void) | undefined;
+}
+
 const encoder = new TextEncoder();
 
 function isObject(value: unknown): value is JsonObject {
@@ -60,7 +85,7 @@ function isObject(value: unknown): value is JsonObject {
 
 /** Whether the answer to `method` is filtered per consumer. */
 export function needsFiltering(method: string): boolean {
-  return method === "initialize" || Object.hasOwn(LISTS, method);
+  return method === "initialize" || method === "server/discover" || method === "subscriptions/listen" || Object.hasOwn(LISTS, method);
 }
 
 /**
@@ -101,38 +126,74 @@ export function filterInitializeResult(result: JsonObject, visibility: Visibilit
   return { ...result, capabilities: kept };
 }
 
-/** The filtered result for `method` (`initialize` or a list method); others unchanged. */
-export function filterResult(method: string, result: JsonObject, visibility: Visibility): JsonObject {
-  return method === "initialize" ? filterInitializeResult(result, visibility) : filterListResult(method, result, visibility);
+/**
+ * The filtered result for `method` (`initialize`, `server/discover` or a list method); others
+ * unchanged. On 2026-07-28 (`modern`) a filtered list is marked `cacheScope: "private"`.
+ */
+export function filterResult(method: string, result: JsonObject, visibility: Visibility, modern = false): JsonObject {
+  if (method === "initialize" || method === "server/discover") return filterInitializeResult(result, visibility);
+  const filtered = filterListResult(method, result, visibility);
+  return modern && filtered !== result ? { ...filtered, cacheScope: "private" } : filtered;
+}
+
+/** Whether a notification on a `subscriptions/listen` stream is about something the consumer may see. */
+export function notificationVisible(message: JsonObject, visibility: Visibility): boolean {
+  const method = message.method;
+  if (typeof method !== "string") return true;
+  const list = Object.hasOwn(LIST_CHANGED, method) ? LIST_CHANGED[method] : undefined;
+  if (list !== undefined) return visibility.canCall(list);
+  if (method === "notifications/resources/updated") {
+    const uri = isObject(message.params) ? message.params.uri : undefined;
+    if (typeof uri !== "string" || !visibility.canCall("resources/read")) return false;
+    const canonical = canonicalIdentifier("resource", uri);
+    return canonical.ok && visibility.canSee("resource", canonical.value);
+  }
+  return true;
 }
 
 /**
- * If `text` is the JSON-RPC response to `requestId` carrying a `result` object, that response with
- * its result filtered, serialised compactly (one line); otherwise `undefined` (leave it as it is).
+ * How one message of the answer goes out: rewritten (a string, compact on one line), dropped
+ * (`null`: a notification the consumer may not see on a `subscriptions/listen` stream), or as it
+ * came (`undefined`). Only the response to `requestId` carrying a `result` object is rewritten.
  */
-function rewriteMessage(text: string, requestId: string | number, method: string, visibility: Visibility): string | undefined {
+function rewriteMessage(text: string, requestId: string | number, method: string, filter: AnswerFilter): string | null | undefined {
   let message: unknown;
   try {
     message = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (!isObject(message) || message.id !== requestId || "error" in message || "method" in message) return undefined;
+  if (!isObject(message)) return undefined;
+  const { visibility } = filter;
+  if (method === "subscriptions/listen") {
+    if (visibility === undefined || !("method" in message) || "id" in message) return undefined;
+    return notificationVisible(message, visibility) ? undefined : null;
+  }
+  if (message.id !== requestId || "error" in message || "method" in message) return undefined;
   if (!isObject(message.result)) return undefined;
-  return JSON.stringify({ ...message, result: filterResult(method, message.result, visibility) });
+  filter.learn?.(message.result);
+  if (visibility === undefined) return undefined;
+  return JSON.stringify({ ...message, result: filterResult(method, message.result, visibility, filter.modern) });
 }
 
 /**
  * The upstream's answer to a request for `method` with id `requestId`, with the result filtered for
- * the consumer. Same status and headers (less `Content-Length`). A JSON body is read whole; an SSE
- * body streams through event by event. Anything else, and non-2xx answers, is returned unchanged.
+ * the consumer (`how`: an {@link AnswerFilter}, or the consumer's visibility alone on 2025-11-25). Same status and headers (less `Content-Length`). A JSON body is read
+ * whole; an SSE body streams through event by event. Anything else, and non-2xx answers, is
+ * returned unchanged.
  */
-export function filterResponseBody(response: Response, requestId: string | number, method: string, visibility: Visibility): Response {
+export function filterResponseBody(
+  response: Response,
+  requestId: string | number,
+  method: string,
+  how: AnswerFilter | Visibility,
+): Response {
   const body = response.body;
+  const filter: AnswerFilter = "canSee" in how ? { visibility: how, modern: false } : how;
   if (!needsFiltering(method) || !body || response.status < 200 || response.status > 299) return response;
   if (response.status === 204 || response.status === 205) return response;
   const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const rewrite = (text: string) => rewriteMessage(text, requestId, method, visibility);
+  const rewrite = (text: string) => rewriteMessage(text, requestId, method, filter);
   let filtered: ReadableStream<Uint8Array<ArrayBuffer>>;
   if (type === "application/json") filtered = filterJsonStream(body, rewrite);
   else if (type === "text/event-stream") filtered = filterSseStream(body, rewrite);
@@ -176,7 +237,7 @@ function readerAtLeast(body: ReadableStream<Uint8Array<ArrayBuffer>>): ReaderAtL
  */
 function filterJsonStream(
   body: ReadableStream<Uint8Array<ArrayBuffer>>,
-  rewrite: (text: string) => string | undefined,
+  rewrite: (text: string) => string | null | undefined,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const filling = readerAtLeast(body);
   const reader = filling ?? body.getReader();
@@ -199,7 +260,8 @@ function filterJsonStream(
         }
         text += decoder.decode();
         const rewritten = rewrite(text);
-        if (rewritten === undefined) {
+        // A whole body is never dropped: only an event of a stream can be.
+        if (rewritten === undefined || rewritten === null) {
           for (const chunk of chunks) controller.enqueue(chunk);
         } else {
           const out = encoder.encode(rewritten);
@@ -226,7 +288,7 @@ function writeEvent(event: EventSourceMessage, data: string): string {
 /** Parses the SSE body as it arrives and hands on each event as soon as it is complete. */
 function filterSseStream(
   body: ReadableStream<Uint8Array<ArrayBuffer>>,
-  rewrite: (data: string) => string | undefined,
+  rewrite: (data: string) => string | null | undefined,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -244,7 +306,8 @@ function filterSseStream(
     },
     onEvent(event) {
       pendingId = undefined;
-      out += writeEvent(event, rewrite(event.data) ?? event.data);
+      const rewritten = rewrite(event.data);
+      if (rewritten !== null) out += writeEvent(event, rewritten ?? event.data);
     },
     onRetry(ms) {
       flushId();

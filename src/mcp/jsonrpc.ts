@@ -1,5 +1,5 @@
 /**
- * Reading one JSON-RPC 2.0 message of MCP 2025-11-25 and classifying it.
+ * Reading one JSON-RPC 2.0 message of MCP (2025-11-25 or 2026-07-28) and classifying it.
  *
  * Pure: no runtime imports. The HTTP body has already been read within its size limit
  * (see `read-body.ts`); this module decides what the message is and what it targets:
@@ -16,6 +16,10 @@
  * one the upstream would not take as a JSON-RPC message at all (a member the protocol does not
  * have, a `result` that is no object, an id no JSON parser reads back exactly): the gateway answers
  * it with its own error rather than passing it on to the upstream's parse error.
+ *
+ * What decides the message's MCP revision is kept too (`params._meta`'s protocol version,
+ * `initialize`'s `protocolVersion`), with the target as written and a tool call's arguments, which
+ * the 2026-07-28 mirrored headers are compared with (`revision.ts`).
  *
  * The primitive's name is the identifier in its canonical form (`identifiers.ts`): the form
  * authorization compares. One that cannot be read one way only (a control character, surrounding
@@ -40,7 +44,24 @@ export interface McpMessage {
   primitiveType: PrimitiveType | "";
   /** `mcp_primitive_name`, or `""`. */
   primitiveName: string;
+  /**
+   * `params._meta["io.modelcontextprotocol/protocolVersion"]` as sent (MCP 2026-07-28 declares the
+   * revision there), `undefined` when absent.
+   */
+  metaVersion?: unknown;
+  /** `initialize`'s `params.protocolVersion` as sent, `undefined` otherwise. */
+  initVersion?: unknown;
+  /**
+   * The target as written in the body (`params.name` or `params.uri`, before canonical form), for
+   * comparison with the `Mcp-Name` header; `undefined` for a method that names none.
+   */
+  name?: string | undefined;
+  /** `tools/call`'s `params.arguments` as sent (for `Mcp-Param-*` headers), `undefined` otherwise. */
+  args?: unknown;
 }
+
+/** Where MCP 2026-07-28 declares a request's protocol version: a key of `params._meta`. */
+export const PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion";
 
 /** Member names the gateway reads; an odd-case spelling of one of them is refused. */
 const TOP_LEVEL_MEMBERS = ["jsonrpc", "id", "method", "params", "result", "error"] as const;
@@ -121,7 +142,17 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     if ("result" in message && "error" in message) fail('a response carries "result" or "error", not both');
     if ("error" in message && !isErrorObject(message.error)) fail('"error" must have an integer "code" and a string "message"');
     if ("result" in message && !isObject(message.result)) fail('"result" must be an object');
-    return { kind: "response", id, method: "", primitiveType: "", primitiveName: "" };
+    return {
+      kind: "response",
+      id,
+      method: "",
+      primitiveType: "",
+      primitiveName: "",
+      metaVersion: undefined,
+      initVersion: undefined,
+      name: undefined,
+      args: undefined,
+    };
   }
 
   if (!hasMethod) fail('the message has no "method"');
@@ -132,9 +163,32 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     fail('"params" must be an object');
   }
   const kind: MessageKind = "id" in message ? "request" : "notification";
-  const target = classifyTarget(method as string, params as Record<string, unknown> | undefined);
-  // Only the classification is kept: the parsed message can be collected at once.
-  return { kind, id, method: method as string, primitiveType: target.type, primitiveName: target.name };
+  const p = params as Record<string, unknown> | undefined;
+  const target = classifyTarget(method as string, p);
+  // Only the classification is kept (and, for a tool call, its arguments): the rest can be collected at once.
+  let metaVersion: unknown;
+  let initVersion: unknown;
+  let name: string | undefined;
+  let args: unknown;
+  if (p !== undefined) {
+    const meta = p._meta;
+    if (meta !== null && typeof meta === "object") metaVersion = (meta as Record<string, unknown>)[PROTOCOL_VERSION_META_KEY];
+    if (method === "initialize") initVersion = p.protocolVersion;
+    const member = PRIMITIVE_TARGETS[method as string]?.member;
+    if (member !== undefined) name = p[member] as string;
+    if (method === "tools/call") args = p.arguments;
+  }
+  return {
+    kind,
+    id,
+    method: method as string,
+    primitiveType: target.type,
+    primitiveName: target.name,
+    metaVersion,
+    initVersion,
+    name,
+    args,
+  };
 }
 
 function invalidRequest(message: string): GatewayError {

@@ -22,6 +22,7 @@ import { forClient, mediaType, type UpstreamHeaders, upstreamRequestHeaders } fr
 import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import type { McpMessage, PrimitiveType } from "../mcp/jsonrpc.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
+import { MODERN } from "../mcp/revision.ts";
 import { guardSseStream } from "../mcp/sse-guard.ts";
 import { UpstreamDeadline } from "../proxy/deadline.ts";
 import {
@@ -297,15 +298,26 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
     }
 
     const visibility = state.visibility;
-    if (mcp?.kind === "request" && needsFiltering(mcp.method) && visibility && !visibility.unrestricted && mcp.id !== null) {
-      response = filterResponseBody(response, mcp.id, mcp.method, visibility);
-      answerHeaders = response.headers;
+    if (mcp?.kind === "request" && mcp.id !== null && needsFiltering(mcp.method)) {
+      const restricted = visibility !== undefined && !visibility.unrestricted ? visibility : undefined;
+      // A 2026-07-28 tools/list is read even when nothing is filtered: the API learns its tools' x-mcp-header arguments.
+      const toolHeaders = state.toolHeaders;
+      if (restricted !== undefined || toolHeaders !== undefined) {
+        const modern = state.revision === MODERN;
+        response = filterResponseBody(response, mcp.id, mcp.method, {
+          visibility: restricted,
+          modern,
+          learn: toolHeaders === undefined ? undefined : (result) => toolHeaders.learn(result),
+        });
+        answerHeaders = response.headers;
+      }
     }
 
     const upstreamBody = response.body;
     let responseBody = upstreamBody;
     if (responseBody && isSse) {
-      const errorEvent = mcp?.kind === "request" ? errorBody(new GatewayError("upstream_stream_broken"), mcp.id) : undefined;
+      const errorEvent =
+        mcp?.kind === "request" ? errorBody(new GatewayError("upstream_stream_broken"), mcp.id, state.revision) : undefined;
       // A read that fails because the client went away (its abort cancels the upstream) is no
       // upstream failure: nothing to log.
       const onStreamError = (error: unknown) => {

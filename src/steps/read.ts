@@ -8,11 +8,19 @@
  * an `Accept` that does not allow both gets 406, both as JSON-RPC errors (-32000); a body over the
  * limit gets 413, a malformed message -32700 or -32600, and none reaches the upstream. A tool,
  * resource or prompt with a `requestSizeLimit` of its own refuses a bigger message with 413 too.
+ *
+ * The message's MCP revision is decided here (`mcp/revision.ts`: the `MCP-Protocol-Version`
+ * header, `params._meta`, `initialize`'s version; -32020 when they disagree, -32022 for a version
+ * not served) and kept on `state.revision`. On 2026-07-28 the `Mcp-Method`, `Mcp-Name` and
+ * `Mcp-Param-*` headers must mirror the body (-32020); the `x-mcp-header` arguments of each tool are
+ * learnt per API from its `tools/list` answers (`state.toolHeaders`, filled in by `forward`).
  */
 import { GatewayError } from "../errors.ts";
 import { accepts, mediaType } from "../http/headers.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import { parseMessage } from "../mcp/jsonrpc.ts";
+import { ToolHeaders } from "../mcp/param-headers.ts";
+import { checkMirroredHeaders, decideRevision, MODERN } from "../mcp/revision.ts";
 import { DEFAULT_MAX_BODY_BYTES, decodeUtf8, readBody } from "../mcp/read-body.ts";
 import type { Operation } from "../definitions/schema.ts";
 import type { PrimitiveType } from "../mcp/jsonrpc.ts";
@@ -24,6 +32,8 @@ export interface ReadPart {
   maxBodyBytes: number;
   /** A primitive's own `requestSizeLimit` (`mcpTools.<name>`, …), by type and canonical name: checked once the message names it. */
   primitiveLimits: Readonly<Record<PrimitiveType, ReadonlyMap<string, number>>> | undefined;
+  /** The `x-mcp-header` arguments of the API's tools, as learnt from its 2026-07-28 `tools/list` answers. */
+  toolHeaders: ToolHeaders;
 }
 
 function sizeLimits(type: PrimitiveType, entries: Record<string, Operation> | undefined): Map<string, number> {
@@ -64,6 +74,7 @@ export const read: Step<ReadPart | undefined> = {
     return {
       maxBodyBytes: limit?.enabled && limit.value > 0 ? limit.value : DEFAULT_MAX_BODY_BYTES,
       primitiveLimits: any ? primitiveLimits : undefined,
+      toolHeaders: new ToolHeaders(),
     };
   },
   run(c, state, part) {
@@ -75,6 +86,12 @@ export const read: Step<ReadPart | undefined> = {
       const mcp = parseMessage(decodeUtf8(bytes));
       state.mcp = mcp;
       state.body = bytes;
+      const revision = decideRevision(headers["mcp-protocol-version"], mcp);
+      state.revision = revision;
+      if (revision === MODERN) {
+        checkMirroredHeaders(headers, mcp, part.toolHeaders);
+        if (mcp.method === "tools/list") state.toolHeaders = part.toolHeaders;
+      }
       if (part.primitiveLimits !== undefined && mcp.primitiveType !== "") {
         const limit = part.primitiveLimits[mcp.primitiveType].get(mcp.primitiveName);
         if (limit !== undefined && bytes.byteLength > limit) {

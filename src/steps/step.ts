@@ -20,6 +20,7 @@ import { type GatewayContext, RequestState } from "../context.ts";
 import type { StoredApi } from "../definitions/repository.ts";
 import { answerError } from "../errors.ts";
 import { readHeaders } from "../http/headers.ts";
+import { headerRevision } from "../mcp/revision.ts";
 import type { ApiRoute, RouteBase } from "../routing/route-table.ts";
 
 export interface Step<Part = undefined> {
@@ -103,7 +104,9 @@ export class RequestPath {
   }
 
   #answerError(error: unknown, state: RequestState): Response {
-    return answerError(error, state.mcp?.id ?? null, this.#log);
+    // The codes of the request's MCP revision: as `read` decided it, else as the header says.
+    const revision = state.revision ?? headerRevision(state.headers["mcp-protocol-version"]);
+    return answerError(error, state.mcp?.id ?? null, this.#log, revision);
   }
 
   #finish(c: GatewayContext, state: RequestState, response: Response): Response {
