@@ -4,13 +4,16 @@
  * `GATEWAY_SEED_DIR`, and the rest. The admin API's writes are serialised within this process: run
  * one process per store. On SIGINT or SIGTERM, work handed off the response path is drained first.
  */
+import { readFile } from "node:fs/promises";
 import { FileStore } from "./adapters/node/file-store.ts";
 import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { MemoryAnalytics } from "./observe/analytics.ts";
+import { Observer } from "./observe/observer.ts";
 import { isLoopback } from "./http/origins.ts";
-import { gatewayOptions, limiterFor, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
+import { gatewayOptions, limiterFor, observeConfigFromText, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 import { MemoryStore } from "./stores/memory.ts";
 
 interface BunServer {
@@ -31,6 +34,13 @@ let options: RuntimeOptions;
 let limiter: ReturnType<typeof limiterFor>;
 try {
   options = readOptions((name) => Bun.env[name]);
+  if (options.configFile !== undefined) {
+    const file = options.configFile;
+    const text = await readFile(file, "utf8").catch((error: unknown) => {
+      throw new OptionsError("GATEWAY_CONFIG_FILE", `cannot read ${file}: ${String(error)}`);
+    });
+    options.observe = observeConfigFromText(text, "GATEWAY_CONFIG_FILE");
+  }
   limiter = limiterFor(options, "memory");
 } catch (error) {
   if (!(error instanceof OptionsError)) throw error;
@@ -49,8 +59,16 @@ if (!isLoopback(options.host) && options.publicOrigins.length === 0) {
   );
 }
 const background = new BackgroundTasks();
+const observer = new Observer({
+  config: options.observe,
+  analytics: new MemoryAnalytics(),
+  secrets: (name) => Bun.env[name],
+  // One write per batch: access-log lines go to stdout together.
+  writeLog: (lines) => process.stdout.write(`${lines.join("\n")}\n`),
+});
 const app = createGateway({
   store,
+  observer,
   ...gatewayOptions(options),
   // Bun.serve holds a response's head back until the first body chunk (oven-sh/bun#33660): open
   // every SSE answer with a comment so an idle stream still shows the client its status at once.
@@ -71,7 +89,10 @@ const server = Bun.serve({
 });
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    void background.drain().finally(() => process.exit(0));
+    void observer
+      .flush()
+      .then(() => background.drain())
+      .finally(() => process.exit(0));
   });
 }
 console.log(`MCP gateway (bun) listening on http://${options.host}:${server.port}`);

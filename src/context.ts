@@ -7,10 +7,12 @@
  */
 import type { Context } from "hono";
 import type { AuthConfig } from "./auth/config.ts";
+import type { GatewayError } from "./errors.ts";
 import type { HeaderRecord } from "./http/headers.ts";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
 import type { ToolHeaders } from "./mcp/param-headers.ts";
 import type { Revision } from "./mcp/revision.ts";
+import type { TraceContext } from "./observe/trace-context.ts";
 import { type ConsumerLimits, NO_LIMITS } from "./policy/limits.ts";
 import type { Visibility } from "./policy/types.ts";
 import type { RouteMatch } from "./routing/route-table.ts";
@@ -68,6 +70,17 @@ export class RequestState {
   response: Response | undefined = undefined;
   /** The index of the step running, or of the last that ran (the request path's runner keeps it). */
   step = 0;
+  /** Set by the runner: the gateway's own error this request was answered with, if any (for `record`). */
+  error: GatewayError | undefined = undefined;
+  /** Set by `record`: when the request arrived (`performance.now()`). */
+  startedAt = 0;
+  /** Set by `forward`: when the upstream request went out, and when its head came back (`performance.now()`; 0: not yet). */
+  upstreamStart = 0;
+  upstreamHead = 0;
+  /** Set by `forward` when tracing is on: the trace this request continues or starts. */
+  trace: TraceContext | undefined = undefined;
+  /** Set by `record` when a request's steps are traced one by one: each step's name and start (`performance.now()`), filled in by the runner. */
+  marks: { name: string; at: number }[] | undefined = undefined;
 
   constructor(method: string, headers: HeaderRecord) {
     this.method = method;

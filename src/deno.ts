@@ -11,8 +11,10 @@ import { seedFromDir } from "./adapters/node/seed-dir.ts";
 import { adminFor } from "./admin/admin.ts";
 import { BackgroundTasks } from "./background.ts";
 import { createGateway } from "./gateway.ts";
+import { MemoryAnalytics } from "./observe/analytics.ts";
+import { Observer } from "./observe/observer.ts";
 import { isLoopback } from "./http/origins.ts";
-import { gatewayOptions, limiterFor, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
+import { gatewayOptions, limiterFor, observeConfigFromText, OptionsError, readOptions, type RuntimeOptions } from "./options.ts";
 
 interface ServeInfo {
   remoteAddr: { hostname: string };
@@ -21,6 +23,8 @@ declare const Deno: {
   env: { get(name: string): string | undefined };
   openKv(path?: string): Promise<DenoKvLike>;
   exit(code: number): never;
+  readTextFile(path: string): Promise<string>;
+  stdout: { write(bytes: Uint8Array): Promise<number> };
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   serve(
     options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
@@ -33,6 +37,13 @@ let options: RuntimeOptions;
 let limiter: ReturnType<typeof limiterFor>;
 try {
   options = readOptions(get);
+  if (options.configFile !== undefined) {
+    const file = options.configFile;
+    const text = await Deno.readTextFile(file).catch((error: unknown) => {
+      throw new OptionsError("GATEWAY_CONFIG_FILE", `cannot read ${file}: ${String(error)}`);
+    });
+    options.observe = observeConfigFromText(text, "GATEWAY_CONFIG_FILE");
+  }
   limiter = limiterFor(options, "memory");
 } catch (error) {
   if (!(error instanceof OptionsError)) throw error;
@@ -51,8 +62,25 @@ if (!isLoopback(options.host) && options.publicOrigins.length === 0) {
   );
 }
 const background = new BackgroundTasks();
+const encoder = new TextEncoder();
+/** Writes all of `bytes` to stdout (a write may take part of them), in order with earlier writes. */
+let written: Promise<void> = Promise.resolve();
+function writeAll(bytes: Uint8Array): Promise<void> {
+  written = written.then(async () => {
+    for (let at = 0; at < bytes.length; ) at += await Deno.stdout.write(bytes.subarray(at));
+  });
+  return written.catch(() => {});
+}
+const observer = new Observer({
+  config: options.observe,
+  analytics: new MemoryAnalytics(),
+  secrets: get,
+  // One write per batch: access-log lines go to stdout together.
+  writeLog: (lines) => void writeAll(encoder.encode(`${lines.join("\n")}\n`)),
+});
 const app = createGateway({
   store,
+  observer,
   ...gatewayOptions(options),
   secrets: get,
   waitUntil: (_c, task) => background.add(task),
@@ -72,6 +100,9 @@ Deno.serve(
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
-    void background.drain().finally(() => Deno.exit(0));
+    void observer
+      .flush()
+      .then(() => background.drain())
+      .finally(() => Deno.exit(0));
   });
 }

@@ -9,10 +9,13 @@
  */
 import { Hono } from "hono";
 import { type Admin, type AdminSettings, isAdminRequest } from "./admin/admin.ts";
+import { activityEndpoint, helloEndpoint, metricsEndpoint } from "./endpoints/observe.ts";
 import { prmEndpoint } from "./endpoints/prm.ts";
 import type { AuthConfig } from "./auth/config.ts";
 import type { ClientAddress, ClientCertificateSource, GatewayEnv, WaitUntil } from "./context.ts";
 import { answerError } from "./errors.ts";
+import { readObserveConfig } from "./observe/config.ts";
+import { Observer } from "./observe/observer.ts";
 import { PolicyCache } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
 import { pathOfUrl } from "./http/path.ts";
@@ -30,6 +33,7 @@ import { method } from "./steps/method.ts";
 import { origin } from "./steps/origin.ts";
 import { path as canonicalPath } from "./steps/path.ts";
 import { read } from "./steps/read.ts";
+import { record, traceUpstream } from "./steps/record.ts";
 import { route } from "./steps/route.ts";
 import { RequestPath } from "./steps/step.ts";
 import type { KeyValueStore } from "./stores/types.ts";
@@ -94,6 +98,13 @@ export interface GatewayDeps {
    * `handler` before routing. Absent, or with `settings.enabled` false, those paths route like any.
    */
   admin?: { settings: AdminSettings; handler: Admin };
+  /**
+   * Access logs, metrics, traces and analytics (`observe/observer.ts`), built by the entry from the
+   * gateway's configuration (`GATEWAY_CONFIG`). Default: none recorded.
+   */
+  observer?: Observer;
+  /** `GATEWAY_METRICS_TOKEN`: a scrape token `/metrics` accepts besides the gateway secret. */
+  metricsToken?: string;
 }
 
 export type Gateway = Hono<GatewayEnv>;
@@ -104,6 +115,7 @@ interface Shared {
   policies: PolicyCache;
   limiter: Limiter;
   waitUntil: WaitUntil;
+  observer: Observer;
   log: (message: string, detail?: unknown) => void;
   /** The gateway's own endpoints; the PRM endpoint is given what `authenticate` compiled. */
   endpoints: (authenticated: (route: ApiRoute) => AuthConfig | undefined) => Endpoint[];
@@ -123,8 +135,14 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
     ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
     publicOrigins,
   });
+  const traceHook = traceUpstream(shared.observer);
   const path: RequestPath = new RequestPath(
     [
+      record({
+        observer: shared.observer,
+        waitUntil: shared.waitUntil,
+        ...(deps.clientAddress ? { clientAddress: deps.clientAddress } : {}),
+      }), // one record per request, handed on after the answer
       host({ publicOrigins, adminHost: deps.admin?.settings.host, registry: shared.registry }), // a Host this gateway serves (403)
       canonicalPath, //            the path in its one canonical form (400)
       endpoints(shared.endpoints((route) => path.part(route, authentication))), // the admin APIs, PRM documents
@@ -146,6 +164,7 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
         ...(deps.timersEndWithRequest ? { timersEndWithRequest: true } : {}),
         ...(deps.probeIdleSseMs ? { probeIdleSseMs: deps.probeIdleSseMs } : {}),
         ...(deps.secrets ? { secrets: deps.secrets } : {}),
+        ...(traceHook ? { beforeUpstream: traceHook } : {}),
         onUpstreamError: (error, apiId) => shared.log(`upstream of ${apiId} failed`, String(error)),
       }), //                       the upstream's answer, streamed (discovery lists filtered)
     ],
@@ -179,6 +198,13 @@ function withPath(request: Request, path: string): Request {
   return new Request(url, request);
 }
 
+/** Without an observer: no access log, no metrics, no analytics. */
+const NOTHING_RECORDED = readObserveConfig({
+  access_logs: { enabled: false },
+  enable_analytics: false,
+  opentelemetry: { metrics: { enabled: false } },
+});
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const log = deps.log ?? ((message, detail) => console.warn(message, detail ?? ""));
   const maxAgeMs = deps.configMaxAgeMs;
@@ -190,13 +216,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const policies = new PolicyCache(deps.store, maxAgeMs);
   const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
+  const observer = deps.observer ?? new Observer({ config: NOTHING_RECORDED });
+  const observe = {
+    observer,
+    store: deps.store,
+    admin: admin?.settings,
+    metricsToken: deps.metricsToken,
+    ensureTable: () => registry.table(),
+  };
   const path = requestPath(deps, {
     registry,
     policies,
     limiter: deps.limiter ?? new MemoryLimiter(),
     waitUntil: deps.waitUntil ?? ((_c, task) => void task),
+    observer,
     log,
     endpoints: (authenticated) => [
+      helloEndpoint(deps.store),
+      ...[metricsEndpoint(observe), activityEndpoint(observe)].filter((endpoint) => endpoint !== undefined),
       ...(admin
         ? [
             adminEndpoint(admin, () => {

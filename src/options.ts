@@ -21,10 +21,14 @@
  * | `GATEWAY_KV_PATH` | the Deno KV database file (Deno) | Deno's default |
  * | `GATEWAY_LIMITER` | where counters live: `durable-objects` (Workers), `upstash`, `memory` | Workers: `durable-objects`; else `memory` |
  * | `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` | the Upstash database (with `upstash`) | none |
+ * | `GATEWAY_CONFIG` | the gateway's configuration (JSON, tyk.conf's shape: access logs, metrics, traces, analytics; `observe/config.ts`) | access logs, metrics, analytics on |
+ * | `GATEWAY_CONFIG_FILE` | the same, from a JSON file (Bun, Deno; `GATEWAY_CONFIG` wins) | none |
+ * | `GATEWAY_METRICS_TOKEN` | a scrape token `/metrics` accepts (`Authorization: Bearer …`) besides the gateway secret | none |
  */
 import * as v from "valibot";
 import type { AdminSettings } from "./admin/admin.ts";
 import type { GatewayDeps } from "./gateway.ts";
+import { DEFAULT_OBSERVE_CONFIG, type ObserveConfig, ObserveConfigError, readObserveConfig } from "./observe/config.ts";
 import type { Limiter } from "./traffic/limiter.ts";
 import { MemoryLimiter } from "./traffic/memory.ts";
 import { UpstashLimiter } from "./traffic/upstash.ts";
@@ -42,6 +46,11 @@ export interface RuntimeOptions {
   kvPath: string | undefined;
   /** `undefined`: the runtime's default. */
   limiter: LimiterChoice | undefined;
+  /** Access logs, metrics, traces, analytics (`GATEWAY_CONFIG`). */
+  observe: ObserveConfig;
+  /** `GATEWAY_CONFIG_FILE`: the entry reads it ({@link observeConfigFromText}) when `GATEWAY_CONFIG` is unset. */
+  configFile: string | undefined;
+  metricsToken: string | undefined;
 }
 
 export type LimiterChoice = { kind: "memory" } | { kind: "durable-objects" } | { kind: "upstash"; url: string; token: string };
@@ -117,7 +126,30 @@ const Environment = v.object({
   ),
   UPSTASH_REDIS_REST_URL: v.optional(origin),
   UPSTASH_REDIS_REST_TOKEN: v.optional(text),
+  GATEWAY_CONFIG: v.optional(v.string()),
+  GATEWAY_CONFIG_FILE: v.optional(text),
+  GATEWAY_METRICS_TOKEN: v.optional(text),
 });
+
+/**
+ * The gateway's configuration from JSON text.
+ * @param variable the variable (or file) it came from, for the error
+ * @throws OptionsError naming it and the field that cannot be used
+ */
+export function observeConfigFromText(text: string, variable: string): ObserveConfig {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new OptionsError(variable, `is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  try {
+    return readObserveConfig(document);
+  } catch (error) {
+    if (error instanceof ObserveConfigError) throw new OptionsError(variable, error.message);
+    throw error;
+  }
+}
 
 /** The variables this module reads. */
 export const VARIABLES = Object.keys(Environment.entries) as readonly (keyof typeof Environment.entries)[];
@@ -167,6 +199,9 @@ export function readOptions(get: (name: string) => unknown): RuntimeOptions {
     storeDir: env.GATEWAY_STORE_DIR,
     kvPath: env.GATEWAY_KV_PATH,
     limiter,
+    observe: env.GATEWAY_CONFIG === undefined ? DEFAULT_OBSERVE_CONFIG : observeConfigFromText(env.GATEWAY_CONFIG, "GATEWAY_CONFIG"),
+    configFile: env.GATEWAY_CONFIG === undefined ? env.GATEWAY_CONFIG_FILE : undefined,
+    metricsToken: env.GATEWAY_METRICS_TOKEN,
   };
 }
 
@@ -185,9 +220,12 @@ export function limiterFor(options: RuntimeOptions, fallback: "memory" | "durabl
 }
 
 /** The part of the gateway's dependencies the options decide. */
-export function gatewayOptions(options: RuntimeOptions): Pick<GatewayDeps, "publicOrigins" | "configMaxAgeMs" | "defaultTimeoutSeconds"> {
+export function gatewayOptions(
+  options: RuntimeOptions,
+): Pick<GatewayDeps, "publicOrigins" | "configMaxAgeMs" | "defaultTimeoutSeconds" | "metricsToken"> {
   return {
     publicOrigins: options.publicOrigins,
+    ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
     ...(options.configMaxAgeMs !== undefined ? { configMaxAgeMs: options.configMaxAgeMs } : {}),
     ...(options.upstreamTimeoutSeconds !== undefined ? { defaultTimeoutSeconds: options.upstreamTimeoutSeconds } : {}),
   };

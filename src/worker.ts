@@ -8,11 +8,13 @@
  */
 import type { ExecutionContext } from "hono";
 import { AdminObject, type AdminObjectEnv } from "./adapters/workers/admin-object.ts";
+import { AnalyticsObject, type AnalyticsNamespaceLike, DurableObjectAnalytics } from "./adapters/workers/analytics-object.ts";
 import { DurableObjectLimiter, LimiterObject } from "./adapters/workers/limiter-object.ts";
 import { WorkersKvStore } from "./adapters/workers/kv-store.ts";
 import type { ClientCertificate } from "./context.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
+import { Observer } from "./observe/observer.ts";
 import { gatewayOptions, limiterFor, OptionsError, readOptions } from "./options.ts";
 
 /** The part of a Durable Object namespace binding used here. */
@@ -23,6 +25,8 @@ interface DurableObjectNamespaceLike {
 
 export interface WorkerEnv extends AdminObjectEnv {
   ADMIN: DurableObjectNamespaceLike;
+  /** The analytics store (one Durable Object with SQLite); without it, no analytics. */
+  ANALYTICS?: AnalyticsNamespaceLike;
 }
 
 let gateway: Gateway | OptionsError | undefined;
@@ -59,7 +63,18 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
     return error;
   }
   const adminId = env.ADMIN.idFromName("admin");
+  const secrets = (name: string) => {
+    const value = bindings[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  // Access-log lines go to the Workers log (Logpush) one by one: each is one JSON event there.
+  const observer = new Observer({
+    config: options.observe,
+    analytics: env.ANALYTICS ? new DurableObjectAnalytics(env.ANALYTICS) : undefined,
+    secrets,
+  });
   gateway = createGateway({
+    observer,
     store: new WorkersKvStore(env.GATEWAY_KV),
     ...gatewayOptions(options),
     clientAddress: (_c, headers) => headers["cf-connecting-ip"],
@@ -75,17 +90,14 @@ function gatewayFor(env: WorkerEnv): Gateway | OptionsError {
     // client's leaving cancels the upstream request within about two periods (test/e2e/transport).
     probeIdleSseMs: SSE_PROBE_MS,
     // Worker vars and secrets, for `$secret_env.NAME` in upstream credentials.
-    secrets: (name) => {
-      const value = bindings[name];
-      return typeof value === "string" ? value : undefined;
-    },
+    secrets,
     // A stub is bound to the request that made it: get a fresh one for every admin request.
     admin: { settings: options.admin, handler: { fetch: (request) => env.ADMIN.get(adminId).fetch(request) } },
   });
   return gateway;
 }
 
-export { AdminObject, LimiterObject };
+export { AdminObject, AnalyticsObject, LimiterObject };
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {

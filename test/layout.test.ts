@@ -5,11 +5,12 @@
  * Layers, lowest first (a module imports only its own layer or lower ones):
  *   0  errors.ts, stores/ (the store port, its key names, stamps), http/ (headers, origins, CORS)
  *   1  definitions/ (the schema)
- *   2  mcp/, policy/, proxy/, routing/, traffic/ (pure cores; traffic/ holds the limiter backends)
+ *   2  mcp/, policy/, proxy/, routing/, traffic/ (pure cores; traffic/ holds the limiter backends),
+ *      observe/ (records, access log, metrics, traces, analytics, catalog; the OpenTelemetry SDK)
  *   3  auth/ (cores over policy: keys, JWT, PRM, challenges)
  *   4  context.ts (the request's state)
  *   5  steps/ (the request path, one module per step; a step imports only steps before it)
- *   6  gateway.ts, endpoints/, admin/, options.ts, background.ts
+ *   6  gateway.ts, endpoints/, admin/, ui/, options.ts, background.ts
  *   7  adapters/ and the entries (worker.ts, bun.ts, deno.ts)
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -21,6 +22,7 @@ const SRC = resolve(import.meta.dirname, "..", "src");
 /** The request path's steps, in the order `src/gateway.ts` runs them (`step.ts` is the runner). */
 const STEP_ORDER = [
   "step",
+  "record",
   "host",
   "path",
   "endpoints",
@@ -42,11 +44,11 @@ function layerOf(file: string): number {
   const [top] = file.split("/");
   if (file === "errors.ts" || top === "stores" || top === "http") return 0;
   if (top === "definitions") return 1;
-  if (top === "mcp" || top === "policy" || top === "proxy" || top === "routing" || top === "traffic") return 2;
+  if (top === "mcp" || top === "policy" || top === "proxy" || top === "routing" || top === "traffic" || top === "observe") return 2;
   if (top === "auth") return 3;
   if (file === "context.ts") return 4;
   if (top === "steps") return 5;
-  if (["gateway.ts", "options.ts", "background.ts"].includes(file) || top === "endpoints" || top === "admin") return 6;
+  if (["gateway.ts", "options.ts", "background.ts"].includes(file) || top === "endpoints" || top === "admin" || top === "ui") return 6;
   if (top === "adapters" || ["worker.ts", "bun.ts", "deno.ts"].includes(file)) return 7;
   throw new Error(`${file} has no layer: give it one in test/layout.test.ts`);
 }
@@ -61,9 +63,10 @@ function sources(dir: string): string[] {
 const graph = new Map<string, string[]>(
   sources(SRC).map((path) => {
     const text = readFileSync(path, "utf8");
-    const imports = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gms)].map((m) =>
-      relative(SRC, resolve(dirname(path), m[1]!)),
-    );
+    const imports = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gms)]
+      .map((m) => relative(SRC, resolve(dirname(path), m[1]!)))
+      // A package's file reached by path (a module its exports map leaves out) is no module of src/.
+      .filter((file) => !file.startsWith("../"));
     return [relative(SRC, path), imports];
   }),
 );

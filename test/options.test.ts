@@ -3,6 +3,7 @@
  * and checked in one place; a value that cannot be used stops the start, naming the variable.
  */
 import { describe, expect, test } from "vitest";
+import { DEFAULT_OBSERVE_CONFIG } from "../src/observe/config.ts";
 import { gatewayOptions, OptionsError, readOptions } from "../src/options.ts";
 
 const read = (vars: Record<string, unknown>) => readOptions((name) => vars[name]);
@@ -29,6 +30,9 @@ describe("defaults", () => {
       seedDir: undefined,
       storeDir: undefined,
       kvPath: undefined,
+      observe: DEFAULT_OBSERVE_CONFIG,
+      configFile: undefined,
+      metricsToken: undefined,
     });
   });
 
@@ -96,5 +100,63 @@ describe("a value that cannot be used stops the start, naming the variable", () 
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain(JSON.stringify(value));
+  });
+});
+
+describe("the gateway's configuration (GATEWAY_CONFIG, tyk.conf's shape)", () => {
+  test("read and checked: access logs, metrics, traces", () => {
+    const options = read({
+      GATEWAY_CONFIG: JSON.stringify({
+        access_logs: { enabled: false, template: ["api_id", "status"] },
+        opentelemetry: {
+          enabled: true,
+          endpoint: "http://127.0.0.1:4318",
+          metrics: {
+            export_interval: 5,
+            api_metrics: [{ name: "calls", type: "counter", dimensions: [{ source: "metadata", key: "api_id", label: "api" }] }],
+          },
+        },
+      }),
+      GATEWAY_METRICS_TOKEN: "scrape",
+    });
+    expect(options.observe.accessLogs).toEqual({ enabled: false, template: ["api_id", "status"] });
+    expect(options.observe.traces).toMatchObject({ enabled: true, endpoint: "http://127.0.0.1:4318/v1/traces" });
+    expect(options.observe.metrics).toMatchObject({ endpoint: "http://127.0.0.1:4318/v1/metrics", exportIntervalMs: 5000 });
+    expect(options.observe.metrics.instruments.map((i) => i.name)).toEqual(["calls"]);
+    expect(options.metricsToken).toBe("scrape");
+  });
+
+  test("the reference's complete configuration is the default", () => {
+    expect(read({}).observe.metrics.instruments.map((i) => i.name)).toEqual([
+      "tyk.mcp.requests.total",
+      "tyk.mcp.upstream.duration",
+      "tyk.mcp.request.duration",
+      "tyk.mcp.method.distribution",
+    ]);
+    expect(read({}).observe.accessLogs.enabled).toBe(true);
+  });
+
+  test.each([
+    ["not JSON", "{", /GATEWAY_CONFIG: is not JSON/],
+    [
+      "a histogram source Tyk has not",
+      '{"opentelemetry":{"metrics":{"api_metrics":[{"name":"x","type":"histogram","histogram_source":"db"}]}}}',
+      /GATEWAY_CONFIG: opentelemetry\.metrics\.api_metrics\.0\.histogram_source/,
+    ],
+    [
+      "a dimension key the gateway has not",
+      '{"opentelemetry":{"metrics":{"api_metrics":[{"name":"x","type":"counter","dimensions":[{"source":"metadata","key":"body","label":"b"}]}]}}}',
+      /a metadata key must be one of/,
+    ],
+    ["a gRPC exporter", '{"opentelemetry":{"exporter":"grpc"}}', /only "http"/],
+    [
+      "buckets out of order",
+      '{"opentelemetry":{"metrics":{"api_metrics":[{"name":"x","type":"histogram","histogram_buckets":[1,0.5]}]}}}',
+      /increasing order/,
+    ],
+  ])("%s stops the start, naming the variable and the field", (_what, value, message) => {
+    const error = refusal({ GATEWAY_CONFIG: value });
+    expect(error.variable).toBe("GATEWAY_CONFIG");
+    expect(error.message).toMatch(message);
   });
 });

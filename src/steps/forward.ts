@@ -69,6 +69,11 @@ export interface ForwardOptions {
    * on an idle stream too, and cancels the upstream request (see `guardSseStream`). Default off.
    */
   probeIdleSseMs?: number;
+  /**
+   * Called just before the upstream request goes out, with the headers it will carry: tracing
+   * sets `state.trace` and adds `traceparent`/`tracestate` (see `steps/record.ts`). Default: none.
+   */
+  beforeUpstream?: (state: RequestState, headers: UpstreamHeaders) => void;
 }
 
 /** Ignored by every SSE parser (a comment line, then a blank line that dispatches nothing). */
@@ -251,6 +256,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
       // credential headers above); an MCP upstream never sees them.
       part.kind === "oas",
     );
+    if (options.beforeUpstream !== undefined) options.beforeUpstream(state, upstreamHeaders);
     const method = state.method;
     let headers: UpstreamHeaders | Headers = upstreamHeaders;
     const pairs = part.transforms === undefined ? NO_PAIRS : pairsFor(part.transforms, method, mcp);
@@ -276,8 +282,11 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
       const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: "manual", signal: deadline.signal };
       // Needed by Node and Deno for a streamed request body; ignored elsewhere.
       if (body instanceof ReadableStream) init.duplex = "half";
+      state.upstreamStart = performance.now();
       response = await fetchUpstream(target, init);
+      state.upstreamHead = performance.now();
     } catch (cause) {
+      state.upstreamHead = performance.now();
       deadline.settle();
       if (deadline.timedOut) throw new GatewayError("upstream_timeout", `Upstream MCP server did not answer within ${seconds}s`);
       if (deadline.clientGone) throw new GatewayError("client_closed", undefined, { cause });

@@ -18,7 +18,7 @@
  */
 import { type GatewayContext, RequestState } from "../context.ts";
 import type { StoredApi } from "../definitions/repository.ts";
-import { answerError } from "../errors.ts";
+import { answerError, GatewayError } from "../errors.ts";
 import { readHeaders } from "../http/headers.ts";
 import { headerRevision } from "../mcp/revision.ts";
 import type { ApiRoute, RouteBase } from "../routing/route-table.ts";
@@ -36,6 +36,9 @@ export interface Step<Part = undefined> {
   /** Sees (and may replace) the answer of every request whose `run` this step began. */
   finish?(c: GatewayContext, state: RequestState, response: Response, part: Part): Response;
 }
+
+/** What the record sees of an error that is no `GatewayError` (answered as a 500). */
+const INTERNAL_ERROR = new GatewayError("internal_error");
 
 /** A step of any part, as the runner holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the runner hands each step the part its own compile made.
@@ -92,6 +95,7 @@ export class RequestPath {
     const steps = this.#steps;
     for (let i = from; i < steps.length; i++) {
       state.step = i;
+      if (state.marks !== undefined) state.marks.push({ name: steps[i]!.name, at: performance.now() });
       // Steps before `route` (which sets `match`) have no part.
       const waited = steps[i]!.run(c, state, state.match?.route.parts[i]);
       if (waited !== undefined) return waited.then(() => (state.response === undefined ? this.#run(c, state, i + 1) : undefined));
@@ -104,6 +108,10 @@ export class RequestPath {
   }
 
   #answerError(error: unknown, state: RequestState): Response {
+    // Kept for the record step: the reason and the gateway's own code.
+    state.error = error instanceof GatewayError ? error : INTERNAL_ERROR;
+    // Kept for the record step: the reason and the gateway's own code.
+    state.error = error instanceof GatewayError ? error : INTERNAL_ERROR;
     // The codes of the request's MCP revision: as `read` decided it, else as the header says.
     const revision = state.revision ?? headerRevision(state.headers["mcp-protocol-version"]);
     return answerError(error, state.mcp?.id ?? null, this.#log, revision);

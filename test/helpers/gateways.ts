@@ -20,7 +20,7 @@ export interface RunningGateway extends Running {
   runtime: Runtime;
   /** The gateway's store, where the test can reach it (workers only). */
   store?: KeyValueStore;
-  /** What the gateway process printed (bun and deno). */
+  /** What the gateway printed: the process's output (bun, deno), the Worker's log (workers). */
   output?: () => string;
   /** Sends a request with a chosen `request.cf` (workers only: Miniflare's dispatchFetch). */
   dispatch?: (url: string, init: RequestInit & { cf?: Record<string, unknown> }) => Promise<Response>;
@@ -77,6 +77,8 @@ export async function startGateway(
     adminEnv[name] = value.replaceAll("{origin}", `http://127.0.0.1:${port}`);
   }
   if (runtime === "workers") {
+    // What the Worker logs (access-log lines included), as Bun's and Deno's stdout is read.
+    const logs: string[] = [];
     const mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
@@ -86,8 +88,13 @@ export async function startGateway(
         compatibilityDate: "2026-11-01",
         compatibilityFlags: ["enable_request_signal"],
         kvNamespaces: ["GATEWAY_KV"],
-        durableObjects: { ADMIN: "AdminObject", LIMITER: "LimiterObject" },
+        durableObjects: { ADMIN: "AdminObject", LIMITER: "LimiterObject", ANALYTICS: { className: "AnalyticsObject", useSQLite: true } },
         bindings: { UPSTREAM_TIMEOUT_SECONDS: timeout, ...adminEnv },
+        handleStructuredLogs: (log: { level: string; message: string }) => {
+          logs.push(log.message);
+          if (logs.length > 20_000) logs.splice(0, 10_000);
+          if (log.level === "warn" || log.level === "error") console.error(log.message);
+        },
       }),
     );
     const url = await mf.ready;
@@ -100,6 +107,7 @@ export async function startGateway(
       url: url.origin,
       port: Number(url.port),
       store,
+      output: () => logs.join("\n"),
       dispatch: async (target, init) => (await mf.dispatchFetch(target, init as never)) as unknown as Response,
       stop: () => mf.dispose(),
     };

@@ -1,0 +1,282 @@
+/**
+ * record: the first step, and the last to finish. It notes when the request arrived; its `finish`
+ * sees every answer (the gateway's own errors included), builds the request's one record
+ * (`observe/record.ts`) and hands it to the observer, which writes the access log, the metrics,
+ * the spans and the analytics in batches, off the response path (`deps.waitUntil`). Nothing here
+ * waits, and nothing that fails later can fail or slow the request.
+ *
+ * - Latencies end with the answer: an SSE answer to a request when its last event has passed (its
+ *   body is watched for its end, or the client's leaving), any other answer when its head is handed
+ *   back. Upstream latency runs from the upstream request to that same end; the gateway's is the rest.
+ * - The gateway's own endpoints (management APIs, `/metrics`, `/hello`, the dashboard, PRM
+ *   documents) are not recorded.
+ * - Tracing (`opentelemetry.enabled`): {@link traceUpstream} continues the client's `traceparent`
+ *   (header, else `params._meta`) or starts a trace, and gives the upstream the upstream call's span
+ *   as parent. Without it, the client's `traceparent` passes as it came and its trace id is logged.
+ * - Per API: `middleware.global.trafficLogs.enabled: false` keeps the API out of analytics;
+ *   `doNotTrackEndpoint` on a tool, resource or prompt (or on an operation) keeps those calls out;
+ *   `server.detailedActivityLogs` turns argument capture on (as `analytics_config.
+ *   enable_detailed_recording` does for every API), with the configured fields redacted;
+ *   `server.detailedTracing` adds a span per step.
+ */
+import type { ClientAddress, GatewayContext, RequestState, WaitUntil } from "../context.ts";
+import { declaredOperations } from "../definitions/operations.ts";
+import type { Operation } from "../definitions/schema.ts";
+import type { UpstreamHeaders } from "../http/headers.ts";
+import { canonicalKeys } from "../mcp/identifiers.ts";
+import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import type { Observer } from "../observe/observer.ts";
+import { RequestRecord } from "../observe/record.ts";
+import { metaTraceContext, parseTraceparent, sampler, startTrace, traceparentFor } from "../observe/trace-context.ts";
+import type { Step } from "./step.ts";
+
+/** What the record step keeps of one API. */
+export interface RecordPart {
+  kind: string;
+  /** `trafficLogs.enabled` is not false. */
+  tracked: boolean;
+  /** Primitives with `doNotTrackEndpoint`, by type (canonical names). */
+  untracked: Readonly<Record<PrimitiveType, ReadonlySet<string>>> | undefined;
+  /** HTTP methods whose operation has `doNotTrackEndpoint`. */
+  untrackedMethods: ReadonlySet<string> | undefined;
+  /** `server.detailedActivityLogs`: tool arguments recorded (redacted). */
+  detailed: boolean;
+  /** `server.detailedTracing`: a span per step. */
+  detailedTracing: boolean;
+}
+
+function untrackedNames(type: PrimitiveType, entries: Record<string, Operation> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const [name, operation] of canonicalKeys(type, entries)) if (operation.doNotTrackEndpoint?.enabled) out.add(name);
+  return out;
+}
+
+export interface RecordOptions {
+  observer: Observer;
+  waitUntil: WaitUntil;
+  clientAddress?: ClientAddress;
+}
+
+/** Ends when the body has passed, or the client has left; calls `done` once either way. */
+function watchEnd(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      done();
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: finished, value } = await reader.read();
+          if (finished) {
+            controller.close();
+            end();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          controller.error(error);
+          end();
+        }
+      },
+      cancel(reason) {
+        end();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The record step. */
+export function record(options: RecordOptions): Step<RecordPart> {
+  const { observer, waitUntil } = options;
+  const config = observer.config;
+  const active = observer.active;
+  const detailedEverywhere = config.analytics.detailedRecording;
+  const tracing = observer.traces !== undefined;
+
+  function complete(c: GatewayContext, state: RequestState, response: Response, part: RecordPart | undefined, end: number): RequestRecord {
+    const r = new RequestRecord();
+    const started = state.startedAt;
+    r.time = Date.now() - (end - started);
+    const match = state.match;
+    if (match !== undefined) {
+      r.apiId = match.route.id;
+      r.apiName = match.route.name;
+      r.apiType = match.route.kind;
+    }
+    let ip = state.clientAddress;
+    if (ip === null) ip = state.clientAddress = options.clientAddress?.(c, state.headers);
+    r.clientIp = ip ?? "";
+    r.method = state.method;
+    r.path = state.path;
+    r.status = response.status;
+    r.latencyTotal = end - started;
+    if (state.upstreamStart !== 0) {
+      r.upstreamOffset = state.upstreamStart - started;
+      r.latencyUpstream = Math.max(0, (response.body !== null && isSse(response) ? end : state.upstreamHead || end) - state.upstreamStart);
+    }
+    r.latencyGateway = Math.max(0, r.latencyTotal - r.latencyUpstream);
+    const mcp = state.mcp;
+    if (mcp !== undefined) {
+      r.mcpMethod = mcp.method;
+      r.primitiveType = mcp.primitiveType;
+      r.primitiveName = mcp.primitiveName;
+    }
+    const error = state.error;
+    if (error !== undefined) {
+      r.errorCode = error.code;
+      r.errorReason = error.reason;
+      const limit = error.headers["X-RateLimit-Limit"];
+      if (limit !== undefined) {
+        r.rateLimitLimit = Number(limit);
+        r.rateLimitReset = Number(error.headers["X-RateLimit-Reset"]);
+      }
+    }
+    const session = state.session;
+    if (session !== undefined) {
+      r.alias = session.alias;
+      r.authKind = session.kind;
+      r.policies = session.policies;
+      if (session.kind === "token") r.keyHash = session.id;
+    }
+    let trace = state.trace;
+    if (trace === undefined && tracing) trace = state.trace = traceOf(state);
+    if (trace !== undefined) {
+      r.traceId = trace.traceId;
+      r.spanId = trace.spanId;
+      r.parentSpanId = trace.parentSpanId;
+      r.upstreamSpanId = trace.upstreamSpanId;
+      r.sampled = trace.sampled;
+    } else {
+      const incoming = state.headers.traceparent;
+      if (incoming !== undefined) r.traceId = parseTraceparent(incoming)?.traceId ?? "";
+    }
+    if (part !== undefined) {
+      r.tracked =
+        part.tracked &&
+        !(part.untrackedMethods?.has(state.method) ?? false) &&
+        !(mcp !== undefined && mcp.primitiveType !== "" && (part.untracked?.[mcp.primitiveType].has(mcp.primitiveName) ?? false));
+      r.detailedTracing = part.detailedTracing;
+      if ((part.detailed || detailedEverywhere) && mcp?.primitiveType === "tool") r.rawBody = state.body;
+    } else if (detailedEverywhere && mcp?.primitiveType === "tool") {
+      r.rawBody = state.body;
+    }
+    const marks = state.marks;
+    if (marks !== undefined && r.detailedTracing) r.steps = marks.map((m) => ({ name: m.name, at: m.at - started }));
+    return r;
+  }
+
+  const sample = sampler(config.traces.sampling.type, config.traces.sampling.rate, config.traces.sampling.parentBased);
+
+  function traceOf(state: RequestState) {
+    let traceparent = state.headers.traceparent;
+    let tracestate = state.headers.tracestate;
+    if (traceparent === undefined || parseTraceparent(traceparent) === undefined) {
+      const meta = metaTraceContext(state.body);
+      if (meta !== undefined) {
+        traceparent = meta.traceparent;
+        tracestate = meta.tracestate;
+      }
+    }
+    return startTrace(traceparent, tracestate, sample);
+  }
+
+  const hand = (c: GatewayContext, r: RequestRecord) => {
+    const flushed = observer.add(r);
+    if (flushed !== undefined) waitUntil(c, flushed);
+  };
+
+  return {
+    name: "record",
+    compile(api) {
+      const tyk = api.definition["x-tyk-api-gateway"];
+      observer.learn(api.id, api.definition);
+      const middleware = tyk.middleware;
+      const untracked = {
+        tool: untrackedNames("tool", middleware?.mcpTools),
+        resource: untrackedNames("resource", middleware?.mcpResources),
+        prompt: untrackedNames("prompt", middleware?.mcpPrompts),
+      };
+      const untrackedMethods = new Set<string>();
+      for (const { method, operation } of declaredOperations(api.definition)) {
+        const id = operation.operationId;
+        if (typeof id === "string" && middleware?.operations?.[id]?.doNotTrackEndpoint?.enabled) untrackedMethods.add(method);
+      }
+      return {
+        kind: api.kind,
+        tracked: middleware?.global?.trafficLogs?.enabled !== false,
+        untracked: untracked.tool.size + untracked.resource.size + untracked.prompt.size > 0 ? untracked : undefined,
+        untrackedMethods: untrackedMethods.size > 0 ? untrackedMethods : undefined,
+        detailed: tyk.server.detailedActivityLogs?.enabled === true,
+        detailedTracing: tyk.server.detailedTracing?.enabled === true,
+      };
+    },
+    run(_c, state) {
+      if (!active) return;
+      state.startedAt = performance.now();
+      if (tracing) state.marks = [];
+    },
+    finish(c, state, response, part) {
+      // Nothing to record, or one of the gateway's own endpoints answered (no API, no error).
+      if (!active || (state.match === undefined && state.error === undefined)) return response;
+      const body = response.body;
+      if (body !== null && state.mcp?.kind === "request" && isSse(response)) {
+        // An SSE answer ends with its last event: the record waits for it, off the response path.
+        let finished!: () => void;
+        const ended = new Promise<void>((resolve) => {
+          finished = resolve;
+        });
+        const watched = new Response(
+          watchEnd(body, () => finished()),
+          response,
+        );
+        waitUntil(
+          c,
+          ended.then(() => {
+            const flushed = observer.add(complete(c, state, response, part, performance.now()));
+            return flushed;
+          }),
+        );
+        return watched;
+      }
+      hand(c, complete(c, state, response, part, performance.now()));
+      return response;
+    },
+  };
+}
+
+function isSse(response: Response): boolean {
+  return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
+}
+
+/**
+ * The forward step's hook when tracing is on: the trace this request continues or starts, and its
+ * `traceparent` (the upstream call's span as parent) and `tracestate` for the upstream.
+ */
+export function traceUpstream(observer: Observer): ((state: RequestState, headers: UpstreamHeaders) => void) | undefined {
+  if (observer.traces === undefined) return undefined;
+  const sampling = observer.config.traces.sampling;
+  const sample = sampler(sampling.type, sampling.rate, sampling.parentBased);
+  return (state, headers) => {
+    let traceparent = state.headers.traceparent;
+    let tracestate = state.headers.tracestate;
+    if (traceparent === undefined || parseTraceparent(traceparent) === undefined) {
+      const meta = metaTraceContext(state.body);
+      if (meta !== undefined) {
+        traceparent = meta.traceparent;
+        tracestate = meta.tracestate;
+      }
+    }
+    const trace = startTrace(traceparent, tracestate, sample);
+    state.trace = trace;
+    headers.traceparent = traceparentFor(trace);
+    if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
+    else delete headers.tracestate;
+  };
+}
