@@ -17,6 +17,7 @@
 //   --entry PATH      the gateway's Worker entry (default: wrangler.toml's main), to count a variant
 //   --variants LIST   also count the gateway with one step removed, by the names in variants.mjs
 //                     (those investigate.mjs measures in req/s), each as a target of its own
+//   --secured         the --variants are of the key-secured gateway (default: the open one)
 //   --body KIND       call (default: the tools/call every run sends) or list (the 1000-tool tools/list:
 //                     through gateway-secured, discovery filtering; use fewer --warmup/--requests)
 //   --keep            keep the callgrind files (their folder is printed) for callgrind_annotate
@@ -60,6 +61,7 @@ const { values: flags } = parseArgs({
     entry: { type: "string" },
     variants: { type: "string" },
     body: { type: "string", default: "call" },
+    secured: { type: "boolean", default: false },
     keep: { type: "boolean" },
   },
 });
@@ -159,7 +161,7 @@ try {
             ...(flags.entry ? { entry: flags.entry } : {}),
             plugins: [patchPlugin(["linkAfterUnderValgrind", ...(variant?.patches ?? [])])],
             bindings: { ...(variant?.env ?? {}), GATEWAY_CONFIG_MAX_AGE_MS: "3600000" },
-            secured: target === "gateway-secured",
+            secured: target === "gateway-secured" || (variant !== undefined && flags.secured),
           })
         : await startWorkerdBare(upstream.origin, { body: target === "bare-buffer" ? "buffer" : "stream" });
       const pid = readFileSync(join(runDir, "pid"), "utf8").trim();

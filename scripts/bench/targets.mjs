@@ -31,6 +31,7 @@ export const MCP_PATH = "/mcp";
  * the settings test/helpers/gateways.ts uses when wrangler cannot read it.
  */
 let workerConfig;
+const sqliteClasses = (c) => new Set((c.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? []));
 export async function readWorkerConfig() {
   if (workerConfig) return workerConfig;
   try {
@@ -40,7 +41,13 @@ export async function readWorkerConfig() {
       compatibilityDate: c.compatibility_date,
       compatibilityFlags: c.compatibility_flags ?? [],
       kvNamespaces: (c.kv_namespaces ?? []).map((k) => k.binding),
-      durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, d.class_name])),
+      // A class its migrations create with SQLite storage gets it here too (the analytics store uses SQL).
+      durableObjects: Object.fromEntries(
+        (c.durable_objects?.bindings ?? []).map((d) => [
+          d.name,
+          sqliteClasses(c).has(d.class_name) ? { className: d.class_name, useSQLite: true } : d.class_name,
+        ]),
+      ),
       vars: Object.fromEntries(Object.entries(c.vars ?? {}).filter(([, v]) => typeof v === "string")),
       main: c.main ?? join(root, "src/worker.ts"),
     };
@@ -50,7 +57,7 @@ export async function readWorkerConfig() {
       compatibilityDate: "2026-11-01",
       compatibilityFlags: ["enable_request_signal"],
       kvNamespaces: ["GATEWAY_KV"],
-      durableObjects: { ADMIN: "AdminObject" },
+      durableObjects: { ADMIN: "AdminObject", LIMITER: "LimiterObject", ANALYTICS: { className: "AnalyticsObject", useSQLite: true } },
       vars: { UPSTREAM_TIMEOUT_SECONDS: "30" },
       main: join(root, "src/worker.ts"),
     };
@@ -209,6 +216,9 @@ export async function bundleWorker(entryPoint, plugins = []) {
   return result.outputFiles[0].text;
 }
 
+/** The last log lines of the workerd targets (their logs are not printed). */
+export const recentLogs = [];
+
 /** `inspector`: open V8's inspector on a free port (`mf.getInspectorURL()`), for profile.mjs. */
 async function startMiniflare(name, script, { cpu, gateway = false, bindings = {}, inspector = false }) {
   const config = await readWorkerConfig();
@@ -225,6 +235,12 @@ async function startMiniflare(name, script, { cpu, gateway = false, bindings = {
       ...(gateway ? { kvNamespaces: config.kvNamespaces, durableObjects: config.durableObjects } : {}),
       bindings: { ...(gateway ? config.vars : {}), ...bindings },
       logRequests: false,
+      // The worker's logs (access logs: a line per request) are dropped, not printed by this process
+      // on the load generator's CPU; the last few are kept for a look after a failure.
+      handleStructuredLogs: (log) => {
+        recentLogs.push(log.message);
+        if (recentLogs.length > 20) recentLogs.shift();
+      },
       // A socket straight to the worker: no Miniflare entry worker in front of it.
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
     }),

@@ -107,6 +107,18 @@ export const VARIANTS = [
     note: "the upstream's response returned without looking at its headers",
   },
   {
+    name: "observability off",
+    patches: [],
+    env: {
+      GATEWAY_CONFIG: JSON.stringify({
+        access_logs: { enabled: false },
+        enable_analytics: false,
+        opentelemetry: { metrics: { enabled: false } },
+      }),
+    },
+    note: "GATEWAY_CONFIG with access logs, analytics and metrics off (the defaults have all three on)",
+  },
+  {
     name: "key read once",
     patches: ["keyReadOnce"],
     note: "diagnostic, not a fix (a revoked key would keep working): the key's record read from the store once per key, then kept (secured gateway only)",
