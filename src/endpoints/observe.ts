@@ -52,7 +52,7 @@ export function metricsEndpoint(options: ObserveEndpointOptions): Endpoint | und
         (await matchesSecret(state.headers["x-tyk-authorization"], secret === undefined ? [] : [secret])) ||
         (await matchesSecret(bearer, options.metricsToken === undefined ? [] : [options.metricsToken]));
       if (!allowed) return forbidden();
-      await options.observer.flush();
+      await options.observer.settle();
       return new Response(await metrics.prometheus(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
     })();
   };
@@ -152,7 +152,7 @@ export function activityEndpoint(options: ObserveEndpointOptions): Endpoint | un
       const store = observer.analytics;
       if (store === undefined)
         return Response.json({ Status: "Error", Message: "Analytics are off (enable_analytics)", Meta: null }, { status: 404 });
-      await observer.flush();
+      await observer.settle();
       const window = windowOf(url);
       const apiId = url.searchParams.get("api_id") ?? undefined;
       if (path === "/api/activity/mcp") {

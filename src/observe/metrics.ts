@@ -57,6 +57,8 @@ export class GatewayMetrics {
   readonly #serializer = new PrometheusSerializer(undefined, false, undefined, false, false);
   readonly #intervalMs: number;
   #lastExport = 0;
+  /** Counted since the last export. */
+  #dirty = false;
 
   constructor(options: MetricsOptions) {
     const { config, names } = options;
@@ -136,6 +138,7 @@ export class GatewayMetrics {
 
   /** Counts one request in every instrument whose filters let it through. */
   record(record: RequestRecord): void {
+    this.#dirty = true;
     for (const instrument of this.#instruments) {
       const { spec } = instrument;
       if (spec.methods !== undefined && !spec.methods.has(record.method)) continue;
@@ -171,11 +174,21 @@ export class GatewayMetrics {
     return this.#exporter !== undefined && now - this.#lastExport >= this.#intervalMs;
   }
 
-  /** Sends the numbers to the collector over OTLP/HTTP. Resolves (never rejects) when done. */
+  /**
+   * How long (ms) until numbers counted since the last export are due to be sent; `undefined` when
+   * nothing waits (or no collector is set).
+   */
+  exportWait(now: number): number | undefined {
+    if (this.#exporter === undefined || !this.#dirty) return undefined;
+    return Math.max(0, this.#lastExport + this.#intervalMs - now);
+  }
+
+  /** Sends the numbers to the collector over OTLP/HTTP. Rejects when the collector refuses. */
   async export(now = Date.now()): Promise<void> {
     const exporter = this.#exporter;
     if (exporter === undefined) return;
     this.#lastExport = now;
+    this.#dirty = false;
     const { resourceMetrics } = await this.#reader.collect();
     await sendMetrics(exporter, resourceMetrics);
   }

@@ -5,7 +5,7 @@
  *
  * Off the response path: {@link Observer.add} only puts the record in the current batch. The first
  * record of a batch gets the batch's promise back, for the caller to hand to `waitUntil`; the batch
- * is flushed {@link ObserverOptions.flushMs} later, or as soon as it holds `maxBatch` records. A
+ * is flushed {@link ObserverOptions.flushMs} later (a batch holds at most `maxBatch` records). A
  * flush writes the access-log lines, counts the records in the metrics, makes their spans, folds
  * them into analytics buckets, and then sends what is due (OTLP metrics and spans, the buckets),
  * each bounded in time: a sink that fails is logged and never fails a request or another sink.
@@ -26,6 +26,9 @@ import { GatewayTraces } from "./traces.ts";
 /** The gateway's version, as `/hello` and the telemetry's resource say it. */
 export const GATEWAY_VERSION = "0.1.0";
 
+/** The longest a batch waits for the next metrics export (Workers keep `waitUntil` work 30 s). */
+const MAX_EXPORT_WAIT_MS = 20_000;
+
 /** How soon an upstream's catalog is read again when a name it did not list turns up (ms). */
 const CATALOG_RETRY_MS = 30_000;
 
@@ -44,14 +47,13 @@ export interface ObserverOptions {
   policyNames?: (apiId: string) => Promise<{ type: PrimitiveType; names: string[] }[]>;
   /** How long a batch waits before it is flushed (ms, default 250). */
   flushMs?: number;
-  /** A batch is flushed at once when it holds this many records (default 512). */
+  /** At most this many records in a batch (default 512); the next record opens another. */
   maxBatch?: number;
 }
 
 interface CatalogEntry {
   definition: McpDefinition;
   catalog: Catalog | undefined;
-  reading: Promise<Catalog> | undefined;
   /** When a reading was last started (Unix ms). */
   startedAt: number;
 }
@@ -74,8 +76,10 @@ export class Observer {
   readonly #buckets = new AnalyticsBuckets();
   readonly #catalogs = new Map<string, CatalogEntry>();
   #batch: RequestRecord[] = [];
-  #flushed: Promise<void> | undefined;
-  #release: (() => void) | undefined;
+  /** A flush is planned for when the metrics counted since the last export are due. */
+  #exportPlanned = false;
+  /** Batches being flushed now. */
+  #counting = 0;
 
   constructor(options: ObserverOptions) {
     const config = options.config;
@@ -119,7 +123,7 @@ export class Observer {
     this.names.add(apiId, "resource", canonicalKeys("resource", middleware?.mcpResources).keys());
     this.names.add(apiId, "prompt", canonicalKeys("prompt", middleware?.mcpPrompts).keys());
     const entry = this.#catalogs.get(apiId);
-    if (entry === undefined) this.#catalogs.set(apiId, { definition, catalog: undefined, reading: undefined, startedAt: 0 });
+    if (entry === undefined) this.#catalogs.set(apiId, { definition, catalog: undefined, startedAt: 0 });
     else entry.definition = definition;
   }
 
@@ -128,42 +132,58 @@ export class Observer {
    * @returns the batch's promise when this record opened it (hand it to `waitUntil`), else `undefined`
    */
   add(record: RequestRecord): Promise<void> | undefined {
-    const batch = this.#batch;
+    let batch = this.#batch;
+    // A full batch is left to its own timer; this record opens the next one.
+    if (batch.length >= this.#maxBatch) batch = this.#batch = [];
     batch.push(record);
-    if (batch.length === 1) {
-      return new Promise<void>((resolve) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        let ran = false;
-        const run = () => {
-          if (ran) return;
-          ran = true;
-          clearTimeout(timer);
-          if (this.#release === run) this.#release = undefined;
-          this.flush().then(resolve, resolve);
-        };
-        this.#release = run;
-        timer = setTimeout(run, this.#flushMs);
-      });
-    }
-    if (batch.length >= this.#maxBatch) this.#release?.();
-    return undefined;
+    if (batch.length > 1) return undefined;
+    // The batch belongs to the request that opened it: its timer, its flush and its promise are
+    // made and settled in that request (on Workers a promise must not cross requests).
+    return new Promise<void>((resolve) => {
+      setTimeout(() => {
+        if (this.#batch === batch) this.#batch = [];
+        this.#flushBatch(batch).then(resolve, resolve);
+      }, this.#flushMs);
+    });
   }
 
-  /** Hands the records waiting to every sink. Never rejects. */
-  async flush(): Promise<void> {
+  /** Hands the records waiting to every sink now (before `/metrics` or an analytics query answers). Never rejects. */
+  flush(): Promise<void> {
     const batch = this.#batch;
     this.#batch = [];
-    // One flush at a time: metrics and buckets are shared.
-    const previous = this.#flushed;
-    const done = (async () => {
-      if (previous) await previous;
-      await this.#process(batch);
-    })().catch((error: unknown) => this.#log("recording failed", String(error)));
-    this.#flushed = done;
-    return done;
+    return this.#flushBatch(batch);
   }
 
-  async #process(batch: RequestRecord[]): Promise<void> {
+  /**
+   * Flushes the records waiting, then waits (at most 3 s) until every batch being flushed has been
+   * counted: what `/metrics` and the analytics queries answer includes every request answered before.
+   * (It polls rather than waiting on another request's promise, which Workers do not allow.)
+   */
+  async settle(): Promise<void> {
+    await this.flush();
+    for (let i = 0; i < 300 && this.#counting > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  async #flushBatch(batch: RequestRecord[]): Promise<void> {
+    // Taken whole, so that a batch flushed early is not flushed again by its timer.
+    const records = batch.splice(0, batch.length);
+    let later: { later: Promise<void> } | undefined;
+    this.#counting++;
+    try {
+      later = await this.#process(records);
+    } catch (error) {
+      this.#log("recording failed", String(error));
+    } finally {
+      this.#counting--;
+    }
+    if (later !== undefined) await later.later;
+  }
+
+  /**
+   * Hands `batch` to the sinks, then sends what is due.
+   * @returns a later flush this batch's owner should wait for (the next metrics export), if any
+   */
+  async #process(batch: RequestRecord[]): Promise<{ later: Promise<void> } | undefined> {
     const now = Date.now();
     if (batch.length > 0 && (this.metrics !== undefined || this.analytics !== undefined)) await this.#learnNames(batch, now);
     const lines: string[] = [];
@@ -195,6 +215,17 @@ export class Observer {
     if (this.traces !== undefined && this.traces.pending > 0) sends.push(this.#bounded("trace export", this.traces.export()));
     if (this.metrics?.exportDue(now)) sends.push(this.#bounded("metrics export", this.metrics.export(now)));
     await Promise.all(sends);
+    // Numbers counted since the last export go out when due, traffic or not: this batch's owner
+    // waits for that flush (so `waitUntil` covers it on Workers) when it is due soon enough.
+    const wait = this.metrics?.exportWait(Date.now());
+    if (wait === undefined || this.#exportPlanned || wait > MAX_EXPORT_WAIT_MS) return undefined;
+    this.#exportPlanned = true;
+    // Wrapped: an async function would otherwise wait for the promise it returns.
+    const later = new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
+      this.#exportPlanned = false;
+      return this.flush();
+    });
+    return { later };
   }
 
   /** Waits for `task` at most 10 s; its failure is logged. */
@@ -229,49 +260,43 @@ export class Observer {
   }
 
   /**
-   * What the upstream of `apiId` exposes, read when older than {@link CATALOG_MAX_AGE_MS} (or when
-   * `fresh`); `undefined` for an API the observer has not seen.
+   * What the upstream of `apiId` exposes, read again when older than {@link CATALOG_MAX_AGE_MS} (or
+   * when `fresh` and older than {@link CATALOG_RETRY_MS}); `undefined` for an API the observer has
+   * not seen. Each caller reads for itself (on Workers a promise must not cross requests).
    */
   async catalog(apiId: string, fresh = false): Promise<Catalog | undefined> {
     const entry = this.#catalogs.get(apiId);
     if (entry === undefined) return undefined;
     const now = Date.now();
-    if (entry.reading !== undefined) return entry.reading;
     const age = entry.catalog === undefined ? Number.POSITIVE_INFINITY : now - entry.catalog.readAt;
     const maxAge = entry.catalog?.error === undefined ? CATALOG_MAX_AGE_MS : CATALOG_MAX_AGE_MS / 10;
     if (entry.catalog !== undefined && age < maxAge && !(fresh && age >= CATALOG_RETRY_MS)) return entry.catalog;
     entry.startedAt = now;
-    const reading = (async () => {
-      const catalog = await readCatalog(entry.definition, this.#fetch, this.#secrets, now);
-      this.names.add(
-        apiId,
-        "tool",
-        catalog.tools.map((t) => t.name),
-      );
-      this.names.add(
-        apiId,
-        "resource",
-        catalog.resources.map((r) => r.name),
-      );
-      this.names.addTemplates(
-        apiId,
-        catalog.resourceTemplates.map((r) => r.name),
-      );
-      this.names.add(
-        apiId,
-        "prompt",
-        catalog.prompts.map((p) => p.name),
-      );
-      if (this.#policyNames) {
-        for (const { type, names } of await this.#policyNames(apiId).catch(() => [])) this.names.add(apiId, type, names);
-      }
-      entry.catalog = catalog;
-      return catalog;
-    })().finally(() => {
-      entry.reading = undefined;
-    });
-    entry.reading = reading;
-    return reading;
+    const catalog = await readCatalog(entry.definition, this.#fetch, this.#secrets, now);
+    this.names.add(
+      apiId,
+      "tool",
+      catalog.tools.map((t) => t.name),
+    );
+    this.names.add(
+      apiId,
+      "resource",
+      catalog.resources.map((r) => r.name),
+    );
+    this.names.addTemplates(
+      apiId,
+      catalog.resourceTemplates.map((r) => r.name),
+    );
+    this.names.add(
+      apiId,
+      "prompt",
+      catalog.prompts.map((p) => p.name),
+    );
+    if (this.#policyNames) {
+      for (const { type, names } of await this.#policyNames(apiId).catch(() => [])) this.names.add(apiId, type, names);
+    }
+    if (entry.catalog === undefined || catalog.readAt >= entry.catalog.readAt) entry.catalog = catalog;
+    return catalog;
   }
 
   /** The ids of the APIs the observer has seen. */

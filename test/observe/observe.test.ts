@@ -1,0 +1,182 @@
+/**
+ * The pure parts of observability (src/observe/): the access-log line, argument redaction, bounded
+ * labels, W3C trace context and sampling, the analytics buckets and their queries.
+ */
+import { describe, expect, test } from "vitest";
+import { AnalyticsBuckets, percentile, primitiveActivity, proxyActivity } from "../../src/observe/analytics.ts";
+import { BoundedValues, KnownNames, methodLabel, OTHER } from "../../src/observe/labels.ts";
+import { accessLogLine, RequestRecord, redactedArguments } from "../../src/observe/record.ts";
+import { parseTraceparent, sampler, startTrace, traceparentFor } from "../../src/observe/trace-context.ts";
+
+function recordOf(fields: Partial<RequestRecord>): RequestRecord {
+  return Object.assign(new RequestRecord(), { time: Date.UTC(2026, 0, 1, 12, 0, 30), method: "POST", path: "/a/mcp", status: 200 }, fields);
+}
+
+describe("the access-log line", () => {
+  test("Tyk's fields and the MCP ones, empty fields left out", () => {
+    const line = JSON.parse(
+      accessLogLine(
+        recordOf({
+          apiId: "a",
+          apiName: "A",
+          apiType: "mcp",
+          clientIp: "10.0.0.1",
+          latencyTotal: 12.3456,
+          latencyUpstream: 10,
+          latencyGateway: 2.3456,
+          upstreamOffset: 1,
+          mcpMethod: "tools/call",
+          primitiveType: "tool",
+          primitiveName: "search",
+          alias: "agent",
+        }),
+      ),
+    );
+    expect(line).toEqual({
+      time: "2026-01-01T12:00:30.000Z",
+      level: "info",
+      prefix: "access-log",
+      api_type: "mcp",
+      api_id: "a",
+      api_name: "A",
+      client_ip: "10.0.0.1",
+      method: "POST",
+      path: "/a/mcp",
+      status: 200,
+      latency_total: 12.346,
+      upstream_latency: 10,
+      gateway_latency: 2.346,
+      mcp_method: "tools/call",
+      mcp_primitive_type: "tool",
+      mcp_primitive_name: "search",
+      alias: "agent",
+    });
+  });
+
+  test("a gateway failure carries its code and reason; a template keeps only the fields it names", () => {
+    const record = recordOf({
+      status: 429,
+      errorCode: -32003,
+      errorReason: "rate_limited",
+      rateLimitLimit: 5,
+      rateLimitReset: 1_800_000_000,
+    });
+    expect(JSON.parse(accessLogLine(record))).toMatchObject({ mcp_error_code: -32003, error_reason: "rate_limited", ratelimit_limit: 5 });
+    expect(JSON.parse(accessLogLine(record, new Set(["status", "mcp_error_code"])))).toEqual({
+      time: "2026-01-01T12:00:30.000Z",
+      prefix: "access-log",
+      status: 429,
+      mcp_error_code: -32003,
+    });
+  });
+
+  test("arguments are redacted by name at any depth, whatever the case", () => {
+    const redact = new Set(["password", "token"]);
+    expect(JSON.parse(redactedArguments({ q: "x", Password: "p", nested: { token: "t", keep: 1 } }, redact)!)).toEqual({
+      q: "x",
+      Password: "[REDACTED]",
+      nested: { token: "[REDACTED]", keep: 1 },
+    });
+    expect(redactedArguments(undefined, redact)).toBeUndefined();
+  });
+});
+
+describe("bounded labels", () => {
+  test("names an API does not know, and methods MCP has not, count as one value", () => {
+    const names = new KnownNames();
+    names.add("a", "tool", ["search"]);
+    names.addTemplates("a", ["file:///logs/{day}"]);
+    expect(names.label("a", "tool", "search")).toBe("search");
+    expect(names.label("a", "tool", "made-up")).toBe(OTHER);
+    expect(names.label("b", "tool", "search")).toBe(OTHER);
+    expect(names.label("a", "resource", "file:///logs/monday")).toBe("file:///logs/{day}");
+    expect(names.label("a", "resource", "file:///logs/a/b")).toBe(OTHER);
+    expect(methodLabel("tools/call")).toBe("tools/call");
+    expect(methodLabel("tools/made-up")).toBe(OTHER);
+  });
+
+  test("outside values: the first ones kept, then one value", () => {
+    const values = new BoundedValues(2);
+    expect(["a", "b", "c", "a", "d"].map((v) => values.value(v))).toEqual(["a", "b", OTHER, "a", OTHER]);
+  });
+});
+
+describe("trace context", () => {
+  test("a valid traceparent is continued, anything else starts a trace", () => {
+    const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    expect(parseTraceparent(parent)).toEqual({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentId: "00f067aa0ba902b7", sampled: true });
+    for (const bad of [
+      "",
+      "00-0000000000000000000000000000000000-00f067aa0ba902b7-01",
+      "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "00-xyz",
+    ]) {
+      expect(parseTraceparent(bad)).toBeUndefined();
+    }
+    const always = sampler("AlwaysOn", 1, false);
+    const continued = startTrace(parent, "k=v", always);
+    expect(continued).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7", traceState: "k=v" });
+    expect(traceparentFor(continued)).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${continued.upstreamSpanId}-01`);
+    const fresh = startTrace("garbage", "k=v", always);
+    expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh).toMatchObject({ parentSpanId: "", traceState: undefined });
+  });
+
+  test("samplers as Tyk names them", () => {
+    expect(sampler("AlwaysOff", 1, false)("ab", true)).toBe(false);
+    expect(sampler("AlwaysOff", 1, true)("ab", true)).toBe(true);
+    const ratio = sampler("TraceIDRatioBased", 0.5, false);
+    expect(ratio("0000000000000000000000000000000f")).toBe(true);
+    expect(ratio("000000000000000000000000ffffffff")).toBe(false);
+  });
+});
+
+describe("analytics", () => {
+  const minute = Date.UTC(2026, 0, 1, 12, 0);
+  const add = (buckets: AnalyticsBuckets, fields: Partial<RequestRecord>, times = 1) => {
+    for (let i = 0; i < times; i++) {
+      const record = recordOf({ apiId: "a", apiName: "A", time: minute + 1000, ...fields });
+      buckets.add(record, record.primitiveName, record.mcpMethod);
+    }
+  };
+
+  test("per proxy and per primitive, from buckets merged as a store merges them", () => {
+    const here = new AnalyticsBuckets();
+    add(here, { primitiveType: "tool", primitiveName: "fast", mcpMethod: "tools/call", latencyTotal: 3 }, 4);
+    add(here, { primitiveType: "tool", primitiveName: "slow", mcpMethod: "tools/call", latencyTotal: 800 }, 2);
+    add(here, {
+      primitiveType: "tool",
+      primitiveName: "slow",
+      mcpMethod: "tools/call",
+      status: 502,
+      errorCode: -32004,
+      latencyTotal: 900,
+      time: minute + 61_000,
+    });
+    add(here, { mcpMethod: "initialize", latencyTotal: 1 });
+    const store = new AnalyticsBuckets();
+    store.merge(here.drain());
+    const rows = store.read(minute, minute + 120_000);
+    const window = { from: minute, to: minute + 120_000, stepMs: 60_000 };
+    const [proxy] = proxyActivity(rows, window);
+    expect(proxy).toMatchObject({ api_id: "a", requests: 8, errors: 1, by_status: { 200: 7, 502: 1 }, by_error_code: { "-32004": 1 } });
+    expect(proxy!.series.map((p) => p.requests)).toEqual([7, 1, 0]);
+    const primitives = primitiveActivity(rows, window);
+    expect(primitives.most_called.map((p) => [p.name, p.calls])).toEqual([
+      ["fast", 4],
+      ["slow", 3],
+    ]);
+    expect(primitives.highest_error_rate.map((p) => p.name)).toEqual(["slow"]);
+    expect(primitives.slowest_avg[0]).toMatchObject({ name: "slow", avg_ms: 833.333 });
+    expect(primitives.slowest_p95[0]!.name).toBe("slow");
+  });
+
+  test("p95 from the latency histogram", () => {
+    const histogram = new Array(15).fill(0);
+    histogram[3] = 95; // ≤ 10 ms
+    histogram[9] = 5; // ≤ 1000 ms
+    expect(percentile(histogram, 0.95)).toBe(10);
+    expect(percentile(histogram, 0.99)).toBeGreaterThan(500);
+    expect(percentile(new Array(15).fill(0), 0.95)).toBe(0);
+  });
+});
