@@ -11,7 +11,8 @@
  *   `api_id` narrows), both over `?minutes=` (default 60) or `?from=&to=` (Unix ms), and
  *   `GET /api/activity/mcp/registry` (every MCP proxy with what its upstream exposes; `?refresh=1`
  *   reads the upstreams again).
- * - `GET /api/dashboard`: the dashboard page (`ui/dashboard.ts`). The page holds no data: it asks
+ * - `GET /api/dashboard` (and its scripts `/api/dashboard/chart.js`, `/api/dashboard/app.js`): the
+ *   dashboard page (`ui/dashboard.ts`). The page holds no data: it asks
  *   for the Dashboard API key and reads the endpoints above with it.
  */
 import { type AdminSettings, isAdminRequest } from "../admin/admin.ts";
@@ -22,7 +23,8 @@ import { primitiveActivity, proxyActivity, type Window } from "../observe/analyt
 import { GATEWAY_VERSION, type Observer } from "../observe/observer.ts";
 import type { Endpoint } from "../steps/endpoints.ts";
 import type { KeyValueStore } from "../stores/types.ts";
-import { dashboardHtml } from "../ui/dashboard.ts";
+import { CHART_JS } from "../ui/chart-js.generated.ts";
+import { DASHBOARD_JS, dashboardHtml } from "../ui/dashboard.ts";
 
 export interface ObserveEndpointOptions {
   observer: Observer;
@@ -94,6 +96,23 @@ function windowOf(url: URL): Window {
   return { from, to, stepMs: to - from > 6 * 3600_000 ? 3600_000 : 60_000 };
 }
 
+const PAGE_HEADERS = {
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+};
+
+/** The dashboard page and its two scripts: code only, no data (the page asks for the key). */
+const PAGE: Record<string, () => Response> = {
+  "/api/dashboard": () => new Response(dashboardHtml(), { headers: { "content-type": "text/html; charset=utf-8", ...PAGE_HEADERS } }),
+  "/api/dashboard/chart.js": () =>
+    new Response(CHART_JS, { headers: { "content-type": "text/javascript; charset=utf-8", ...PAGE_HEADERS } }),
+  "/api/dashboard/app.js": () =>
+    new Response(DASHBOARD_JS, { headers: { "content-type": "text/javascript; charset=utf-8", ...PAGE_HEADERS } }),
+};
+
 /** The Dashboard API's activity endpoints and the dashboard page. */
 export function activityEndpoint(options: ObserveEndpointOptions): Endpoint | undefined {
   const settings = options.admin;
@@ -102,20 +121,10 @@ export function activityEndpoint(options: ObserveEndpointOptions): Endpoint | un
   const repository = new DefinitionRepository(options.store);
   return (c: GatewayContext, state: RequestState) => {
     const path = state.path;
-    if (path !== "/api/dashboard" && path !== "/api/activity/mcp" && !path.startsWith("/api/activity/mcp/")) return undefined;
+    const page = PAGE[path];
+    if (page === undefined && path !== "/api/activity/mcp" && !path.startsWith("/api/activity/mcp/")) return undefined;
     if (!isAdminRequest(settings, path, state.headers.host)) return undefined;
-    if (path === "/api/dashboard") {
-      return Promise.resolve(
-        new Response(dashboardHtml(), {
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-            "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
-            "x-frame-options": "DENY",
-          },
-        }),
-      );
-    }
+    if (page !== undefined) return Promise.resolve(page());
     return (async () => {
       if (!(await matchesSecret(state.headers.authorization, settings.dashboardKeys))) return dashboardForbidden();
       const url = new URL(c.req.url);

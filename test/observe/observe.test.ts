@@ -126,8 +126,8 @@ describe("trace context", () => {
     expect(sampler("AlwaysOff", 1, false)("ab", true)).toBe(false);
     expect(sampler("AlwaysOff", 1, true)("ab", true)).toBe(true);
     const ratio = sampler("TraceIDRatioBased", 0.5, false);
-    expect(ratio("0000000000000000000000000000000f")).toBe(true);
-    expect(ratio("000000000000000000000000ffffffff")).toBe(false);
+    expect(ratio("0000000000000000000000000000000f", undefined)).toBe(true);
+    expect(ratio("000000000000000000000000ffffffff", undefined)).toBe(false);
   });
 });
 
@@ -178,5 +178,15 @@ describe("analytics", () => {
     expect(percentile(histogram, 0.95)).toBe(10);
     expect(percentile(histogram, 0.99)).toBeGreaterThan(500);
     expect(percentile(new Array(15).fill(0), 0.95)).toBe(0);
+  });
+});
+
+describe("the dashboard page's Chart.js", () => {
+  test("src/ui/chart-js.generated.ts is the installed chart.js (node scripts/build-ui.mjs writes it)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { CHART_JS, CHART_JS_VERSION } = await import("../../src/ui/chart-js.generated.ts");
+    const dir = new URL("../../node_modules/chart.js/", import.meta.url);
+    expect(CHART_JS_VERSION).toBe(JSON.parse(readFileSync(new URL("package.json", dir), "utf8")).version);
+    expect(CHART_JS).toBe(readFileSync(new URL("dist/chart.umd.min.js", dir), "utf8"));
   });
 });
