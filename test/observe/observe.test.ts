@@ -190,3 +190,27 @@ describe("the dashboard page's Chart.js", () => {
     expect(CHART_JS).toBe(readFileSync(new URL("dist/chart.umd.min.js", dir), "utf8"));
   });
 });
+
+describe("the Grafana dashboard (grafana/mcp-gateway.json)", () => {
+  test("every panel queries series and labels the default metrics export", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { DEFAULT_API_METRICS } = await import("../../src/observe/config.ts");
+    const dashboard = JSON.parse(readFileSync(new URL("../../grafana/mcp-gateway.json", import.meta.url), "utf8"));
+    // The Prometheus names of the default instruments: counters get _total, histograms _bucket.
+    const series = new Set(
+      DEFAULT_API_METRICS.map((m) => {
+        const name = m.name.replaceAll(".", "_");
+        return m.type === "counter" ? (name.endsWith("_total") ? name : `${name}_total`) : `${name}_bucket`;
+      }),
+    );
+    const labels = new Set(["le", ...DEFAULT_API_METRICS.flatMap((m) => m.dimensions.map((d) => d.label))]);
+    const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(10);
+    for (const expr of exprs) {
+      for (const [name] of expr.matchAll(/tyk_mcp_[a-z_]+/g)) expect(series, expr).toContain(name);
+      for (const [, list] of expr.matchAll(/by \(([^)]*)\)/g))
+        for (const label of list!.split(",")) expect(labels, expr).toContain(label.trim());
+      for (const [, label] of expr.matchAll(/([a-z_]+)(?:=~|!=|=)"/g)) expect(labels, expr).toContain(label);
+    }
+  });
+});
