@@ -16,7 +16,7 @@ import type { ClientAddress, ClientCertificateSource, GatewayEnv, WaitUntil } fr
 import { answerError } from "./errors.ts";
 import { readObserveConfig } from "./observe/config.ts";
 import { Observer } from "./observe/observer.ts";
-import { PolicyCache } from "./policy/store.ts";
+import { PolicyCache, PolicyRepository } from "./policy/store.ts";
 import type { SecretSource } from "./proxy/upstream-auth.ts";
 import { pathOfUrl } from "./http/path.ts";
 import { RouteRegistry } from "./routing/registry.ts";
@@ -217,6 +217,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const policies = new PolicyCache(deps.store, maxAgeMs);
   const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
   const observer = deps.observer ?? new Observer({ config: NOTHING_RECORDED });
+  // Names a policy gives count as known label values (`observe/labels.ts`).
+  const policyRepository = new PolicyRepository(deps.store);
+  observer.usePolicies(() => policyRepository.all());
   const observe = {
     observer,
     store: deps.store,

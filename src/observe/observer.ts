@@ -13,6 +13,7 @@
 import type { McpDefinition } from "../definitions/schema.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import type { Policy } from "../policy/model.ts";
 import type { SecretSource } from "../proxy/upstream-auth.ts";
 import { AnalyticsBuckets, type AnalyticsStore } from "./analytics.ts";
 import { CATALOG_MAX_AGE_MS, type Catalog, readCatalog } from "./catalog.ts";
@@ -70,7 +71,7 @@ export class Observer {
   readonly #log: (message: string, detail?: unknown) => void;
   readonly #fetch: typeof fetch;
   readonly #secrets: SecretSource;
-  readonly #policyNames: ObserverOptions["policyNames"];
+  #policyNames: ObserverOptions["policyNames"];
   readonly #flushMs: number;
   readonly #maxBatch: number;
   readonly #buckets = new AnalyticsBuckets();
@@ -299,6 +300,11 @@ export class Observer {
     return catalog;
   }
 
+  /** Where the names policies give come from (the gateway sets this from its policy store). */
+  usePolicies(all: () => Promise<readonly Policy[]>): void {
+    this.#policyNames ??= async (apiId) => policyNamesOf(await all(), apiId);
+  }
+
   /** The ids of the APIs the observer has seen. */
   apiIds(): string[] {
     return [...this.#catalogs.keys()];
@@ -313,4 +319,40 @@ function argumentsOf(body: Uint8Array, redact: ReadonlySet<string>): string | un
   } catch {
     return undefined;
   }
+}
+
+/** What {@link policyNamesOf} reads of one access right. */
+interface PolicyRights {
+  mcp_access_rights?: Partial<Record<"tools" | "resources" | "prompts", { allowed?: unknown[]; blocked?: unknown[] }>>;
+  mcp_primitives?: { type?: unknown; name?: unknown }[];
+}
+
+/** A pattern that is a plain name (no RE2 metacharacter): the one name it matches. */
+const PLAIN_NAME = /^[^.*+?()[\]{}|^$\\]+$/;
+
+/**
+ * The names policies give an API: plain names in `mcp_access_rights` (allowed and blocked) and
+ * `mcp_primitives`. A pattern (`get_.*`) names no one name, and adds none.
+ */
+export function policyNamesOf(policies: readonly Policy[], apiId: string): { type: PrimitiveType; names: string[] }[] {
+  const out: Record<PrimitiveType, string[]> = { tool: [], resource: [], prompt: [] };
+  for (const policy of policies) {
+    const rights = (policy.access_rights as Record<string, PolicyRights> | undefined)?.[apiId];
+    if (rights === undefined) continue;
+    const lists = rights.mcp_access_rights ?? {};
+    for (const [type, key] of [
+      ["tool", "tools"],
+      ["resource", "resources"],
+      ["prompt", "prompts"],
+    ] as const) {
+      for (const name of [...(lists[key]?.allowed ?? []), ...(lists[key]?.blocked ?? [])]) {
+        if (typeof name === "string" && PLAIN_NAME.test(name)) out[type].push(name);
+      }
+    }
+    for (const primitive of rights.mcp_primitives ?? []) {
+      if (primitive && typeof primitive.name === "string" && PLAIN_NAME.test(primitive.name))
+        out[primitive.type as PrimitiveType]?.push(primitive.name);
+    }
+  }
+  return (Object.keys(out) as PrimitiveType[]).map((type) => ({ type, names: out[type] }));
 }

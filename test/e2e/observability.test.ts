@@ -36,6 +36,7 @@ function definitions(fixture: string, recording: string) {
   const secure = withTokenAuth(mcpDefinition({ id: "secure", listenPath: "/secure/", upstream: fixture }));
   const traced = mcpDefinition({ id: "traced", listenPath: "/traced/", upstream: recording }) as Record<string, any>;
   traced["x-tyk-api-gateway"].server.detailedActivityLogs = { enabled: true };
+  traced["x-tyk-api-gateway"].server.detailedTracing = { enabled: true };
   const limited = mcpDefinition({
     id: "limited",
     listenPath: "/limited/",
@@ -332,6 +333,12 @@ describe.each(RUNTIMES)("observability on %s", (runtime) => {
     const child = spansOf(collector.exports).find((s) => s.traceId === CLIENT_TRACE && s.kind === 3);
     expect(child.spanId).toBe(upstreamParent);
     expect(child.parentSpanId).toBe(server.spanId);
+    // server.detailedTracing: a span per step of the request path, children of the request's.
+    const steps = spansOf(collector.exports).filter((s) => s.traceId === CLIENT_TRACE && s.kind === 1);
+    expect(steps.map((s) => s.name)).toEqual(
+      expect.arrayContaining(["step host", "step route", "step authenticate", "step read", "step forward"]),
+    );
+    expect(steps.every((s) => s.parentSpanId === server.spanId)).toBe(true);
 
     // A trace context in params._meta is continued too.
     const metaTrace = "0af7651916cd43dd8448eb211c80319c";

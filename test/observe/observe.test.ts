@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { AnalyticsBuckets, percentile, primitiveActivity, proxyActivity } from "../../src/observe/analytics.ts";
 import { BoundedValues, KnownNames, methodLabel, OTHER } from "../../src/observe/labels.ts";
+import { policyNamesOf } from "../../src/observe/observer.ts";
 import { accessLogLine, RequestRecord, redactedArguments } from "../../src/observe/record.ts";
 import { parseTraceparent, sampler, startTrace, traceparentFor } from "../../src/observe/trace-context.ts";
 
@@ -93,6 +94,27 @@ describe("bounded labels", () => {
     expect(names.label("a", "resource", "file:///logs/a/b")).toBe(OTHER);
     expect(methodLabel("tools/call")).toBe("tools/call");
     expect(methodLabel("tools/made-up")).toBe(OTHER);
+  });
+
+  test("a policy's plain names are known; its patterns name no one name", () => {
+    const policies = [
+      {
+        id: "p",
+        access_rights: {
+          a: {
+            api_id: "a",
+            mcp_access_rights: { tools: { allowed: ["search", "get_.*"], blocked: ["delete"] }, prompts: { allowed: ["summary"] } },
+            mcp_primitives: [{ type: "resource", name: "file:///readme", limit: { rate: 1, per: 1 } }],
+          },
+        },
+      },
+    ] as never;
+    expect(policyNamesOf(policies, "a")).toEqual([
+      { type: "tool", names: ["search", "delete"] },
+      { type: "resource", names: ["file:///readme"] },
+      { type: "prompt", names: ["summary"] },
+    ]);
+    expect(policyNamesOf(policies, "b").flatMap((entry) => entry.names)).toEqual([]);
   });
 
   test("outside values: the first ones kept, then one value", () => {
