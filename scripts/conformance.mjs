@@ -11,6 +11,8 @@
 //   node scripts/conformance.mjs --runs 3              # the suite 3 times through the gateway
 //   node scripts/conformance.mjs --output-dir results  # keep the CLI's checks.json files
 //   node scripts/conformance.mjs --verbose             # every scenario's checks, not only differences
+//   node scripts/conformance.mjs --suite 2026-07-28    # the 0.2.0-alpha suite at the 2026-07-28 wire,
+//                                                      # against the 2026-07-28 fixture (modern-server.ts)
 //
 // Needs Node 22.18+ (it imports the TypeScript test helpers): put node_modules/.bin first on PATH.
 import { mkdir, rm } from "node:fs/promises";
@@ -32,16 +34,24 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     "output-dir": { type: "string" },
     verbose: { type: "boolean", default: false },
+    suite: { type: "string", default: "2025-11-25" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: node scripts/conformance.mjs [--runtime workers|bun|deno|all] [--runs N] [--output-dir DIR] [--verbose]");
+  console.log(
+    "usage: node scripts/conformance.mjs [--suite 2025-11-25|2026-07-28] [--runtime workers|bun|deno|all] [--runs N] [--output-dir DIR] [--verbose]",
+  );
   process.exit(0);
 }
 const runtimes = values.runtime === "all" ? ["workers", "bun", "deno"] : [values.runtime];
 if (!runtimes.every((r) => ["workers", "bun", "deno"].includes(r))) {
   console.error(`unknown runtime "${values.runtime}": use workers, bun, deno or all`);
+  process.exit(2);
+}
+const suite = values.suite;
+if (suite !== "2025-11-25" && suite !== "2026-07-28") {
+  console.error(`unknown suite "${suite}": use 2025-11-25 or 2026-07-28`);
   process.exit(2);
 }
 const runs = Number(values.runs);
@@ -53,7 +63,8 @@ if (!Number.isInteger(runs) || runs < 1) {
 const { root } = await import("../test/helpers/processes.ts");
 // workerd only loads modules below its starting directory, and the worker bundle is under dist/.
 process.chdir(root);
-const { startConformanceServer, startSecuredGateway } = await import("../test/helpers/conformance-server.ts");
+const { startConformanceServer, startModernServer, startSecuredGateway } = await import("../test/helpers/conformance-server.ts");
+const startFixture = suite === "2026-07-28" ? () => startModernServer() : startConformanceServer;
 const { compare, describeChecks, formatTable, listServerScenarios, outcome, runConformance } = await import("./lib/conformance.ts");
 
 /** Everything started, stopped in reverse order on exit or Ctrl-C. */
@@ -94,11 +105,11 @@ async function outputFor(name) {
 /** Runs the suite `runs` times through the gateway on `runtime`, prints the comparison; true if all identical. */
 async function throughGateway(runtime, scenarios, direct) {
   console.error(`running them through the gateway on ${runtime} (API key required), ${runs} time(s) ...`);
-  const secured = await started(startSecuredGateway(runtime));
+  const secured = await started(startSecuredGateway(runtime, startFixture));
   const results = [];
   for (let run = 1; run <= runs; run++) {
     const begin = Date.now();
-    results.push(await runConformance(secured.url, scenarios, { outputDir: await outputFor(`gateway-${runtime}-${run}`) }));
+    results.push(await runConformance(secured.url, scenarios, { suite, outputDir: await outputFor(`gateway-${runtime}-${run}`) }));
     console.error(`  run ${run}: ${((Date.now() - begin) / 1000).toFixed(1)} s`);
   }
   const gatewayOutput = secured.gateway.output?.() ?? "";
@@ -136,11 +147,11 @@ async function throughGateway(runtime, scenarios, direct) {
 
 let exitCode = 1;
 try {
-  const scenarios = await listServerScenarios();
+  const scenarios = await listServerScenarios(suite);
   if (scenarios.length === 0) throw new Error("conformance lists no server scenarios");
   console.error(`${scenarios.length} server scenarios; running them against the fixture server directly ...`);
-  const fixture = await started(startConformanceServer());
-  const direct = await runConformance(`${fixture.url}/mcp`, scenarios, { outputDir: await outputFor("direct") });
+  const fixture = await started(startFixture());
+  const direct = await runConformance(`${fixture.url}/mcp`, scenarios, { suite, outputDir: await outputFor("direct") });
   await stop(fixture);
   // "pass n/n" with no warning or skipped check.
   const notPassing = scenarios.filter((s) => !/^pass \d+\/\d+$/.test(outcome(direct.get(s))));

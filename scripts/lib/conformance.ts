@@ -9,6 +9,11 @@
  * `Failed to run scenario <name>: <error>` on stderr), so a missing result is recorded here as one
  * FAILURE check carrying that message, as the CLI's own summary does.
  *
+ * Two suites: the pinned 0.1.16 (`@modelcontextprotocol/conformance`, every server scenario with
+ * `--suite all`, at the 2025-11-25 wire), and 0.2.0-alpha (`@modelcontextprotocol/conformance-next`,
+ * an npm alias) with `--requirements 2026-07-28`: the scenarios that revision requires, run at its
+ * wire, and the extension and pending ones it runs and reports beside them ({@link Suite}).
+ *
  * The CLI runs with test/fixtures/sdk-request-timeout.mjs preloaded: its MCP requests time out
  * after `requestTimeoutMs` (10 s) instead of the SDK's 60 s, so a scenario whose round trip never
  * completes costs seconds, not a minute, and a broken run stays short.
@@ -20,7 +25,19 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..", "..");
-const cli = join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
+
+/** Which suite runs: the 2025-11-25 one (default), or the 2026-07-28 requirements of 0.2.0-alpha. */
+export type Suite = "2025-11-25" | "2026-07-28";
+
+const CLIS: Record<Suite, string> = {
+  "2025-11-25": join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js"),
+  "2026-07-28": join(root, "node_modules", "@modelcontextprotocol", "conformance-next", "dist", "index.js"),
+};
+/** How each suite's scenarios are chosen. */
+const SELECTION: Record<Suite, string[]> = {
+  "2025-11-25": ["--suite", "all"],
+  "2026-07-28": ["--requirements", "2026-07-28"],
+};
 /** The CLI needs Node 22+: the project's own Node (node_modules/.bin/node) when it is there. */
 const nodeBin = existsSync(join(root, "node_modules", ".bin", "node")) ? join(root, "node_modules", ".bin", "node") : process.execPath;
 const requestTimeoutPreload = join(root, "test", "fixtures", "sdk-request-timeout.mjs");
@@ -52,6 +69,8 @@ export interface RunOptions {
   requestTimeoutMs?: number;
   /** Keep the CLI's result directories here instead of a temporary directory. */
   outputDir?: string;
+  /** The suite (default 2025-11-25). */
+  suite?: Suite;
 }
 
 interface CliRun {
@@ -60,9 +79,9 @@ interface CliRun {
   output: string;
 }
 
-function runCli(args: string[], timeoutMs: number, requestTimeoutMs = 10_000): Promise<CliRun> {
+function runCli(args: string[], timeoutMs: number, requestTimeoutMs = 10_000, suite: Suite = "2025-11-25"): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const child = spawn(nodeBin, ["--import", requestTimeoutPreload, cli, ...args], {
+    const child = spawn(nodeBin, ["--import", requestTimeoutPreload, CLIS[suite], ...args], {
       cwd: root,
       env: {
         ...process.env,
@@ -98,11 +117,21 @@ function runCli(args: string[], timeoutMs: number, requestTimeoutMs = 10_000): P
   });
 }
 
-/** The server scenario names, as `conformance list --server` prints them. */
-export async function listServerScenarios(): Promise<string[]> {
-  const run = await runCli(["list", "--server"], 60_000);
-  if (run.code !== 0) throw new Error(`conformance list --server exited with ${run.code}:\n${run.output}`);
-  return [...run.output.matchAll(/^\s+-\s+(\S+)/gm)].map((m) => m[1]!);
+/**
+ * The server scenario names, as `conformance list --server` prints them; for 2026-07-28, those
+ * `--requirements 2026-07-28` lists as required (the first list it prints).
+ */
+export async function listServerScenarios(suite: Suite = "2025-11-25"): Promise<string[]> {
+  const args = suite === "2025-11-25" ? ["list", "--server"] : ["list", "--server", "--requirements", suite];
+  const run = await runCli(args, 60_000, undefined, suite);
+  if (run.code !== 0) throw new Error(`conformance ${args.join(" ")} exited with ${run.code}:\n${run.output}`);
+  let text = run.output;
+  if (suite !== "2025-11-25") {
+    const start = text.indexOf("Server scenarios");
+    const end = text.indexOf("Client scenarios", start);
+    text = start === -1 ? "" : text.slice(start, end === -1 ? undefined : end);
+  }
+  return [...text.matchAll(/^\s+-\s+(\S+)/gm)].map((m) => m[1]!);
 }
 
 const RESULT_DIR = /^server-(.+)-(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)$/;
@@ -132,15 +161,15 @@ function failed(scenario: string, error: string): ScenarioResult {
 }
 
 /**
- * Runs every server scenario (`--suite all`) against `url` and returns each scenario's checks. If
+ * Runs the suite's server scenarios against `url` and returns each scenario's checks. If
  * the suite run times out, the scenarios it did not reach are run one by one, each with its own
  * limit, so one hanging scenario does not hide the results of the others.
  */
 export async function runConformance(url: string, scenarios: readonly string[], options: RunOptions = {}): Promise<ConformanceResults> {
   const dir = options.outputDir ?? (await mkdtemp(join(tmpdir(), "conformance-")));
   try {
-    const { timeoutMs = 120_000, scenarioTimeoutMs = 30_000, requestTimeoutMs } = options;
-    const suite = await runCli(["server", "--url", url, "--suite", "all", "-o", dir], timeoutMs, requestTimeoutMs);
+    const { timeoutMs = 120_000, scenarioTimeoutMs = 30_000, requestTimeoutMs, suite: which = "2025-11-25" } = options;
+    const suite = await runCli(["server", "--url", url, ...SELECTION[which], "-o", dir], timeoutMs, requestTimeoutMs, which);
     const results = await readResults(dir);
     for (const scenario of scenarios) {
       if (results.has(scenario)) continue;
@@ -148,7 +177,7 @@ export async function runConformance(url: string, scenarios: readonly string[], 
         results.set(scenario, failed(scenario, failureFrom(suite.output, scenario) ?? "no checks.json written"));
         continue;
       }
-      const single = await runCli(["server", "--url", url, "--scenario", scenario, "-o", dir], scenarioTimeoutMs, requestTimeoutMs);
+      const single = await runCli(["server", "--url", url, "--scenario", scenario, "-o", dir], scenarioTimeoutMs, requestTimeoutMs, which);
       const again = (await readResults(dir)).get(scenario);
       results.set(
         scenario,

@@ -80,12 +80,23 @@ const PRIMITIVE_TARGETS: Readonly<Record<string, { type: PrimitiveType; member: 
 };
 
 /**
+ * The same on 2026-07-28, which has no `resources/subscribe` or `resources/unsubscribe` (replaced
+ * by `subscriptions/listen`): they are methods like any unknown one, for the upstream to refuse.
+ */
+const MODERN_PRIMITIVE_TARGETS: Readonly<Record<string, { type: PrimitiveType; member: "name" | "uri" }>> = {
+  "tools/call": PRIMITIVE_TARGETS["tools/call"]!,
+  "prompts/get": PRIMITIVE_TARGETS["prompts/get"]!,
+  "resources/read": PRIMITIVE_TARGETS["resources/read"]!,
+};
+
+/**
  * Parses and classifies one JSON-RPC message.
  *
+ * @param modern the request's header declares MCP 2026-07-28 (whose methods differ a little)
  * @throws GatewayError -32700 (400) for text that is not JSON; -32600 (400) for JSON that is not
  *   one MCP JSON-RPC message (a batch array, a missing or odd member, a duplicate member name).
  */
-export function parseMessage(text: string): McpMessage {
+export function parseMessage(text: string, modern = false): McpMessage {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -99,14 +110,14 @@ export function parseMessage(text: string): McpMessage {
     throw invalidRequest("Invalid Request: the body must be one JSON-RPC message object");
   }
   try {
-    return classify(text, value as Record<string, unknown>);
+    return classify(text, value as Record<string, unknown>, modern ? MODERN_PRIMITIVE_TARGETS : PRIMITIVE_TARGETS);
   } catch (error) {
     if (error instanceof GatewayError) error.id ??= peekId(value);
     throw error;
   }
 }
 
-function classify(text: string, message: Record<string, unknown>): McpMessage {
+function classify(text: string, message: Record<string, unknown>, targets: typeof PRIMITIVE_TARGETS): McpMessage {
   // The cheap check first; the full scan only to name what is wrong.
   const ambiguous = isUnambiguous(text, message) ? undefined : findAmbiguousMember(text, CASE_FOLD_PATHS);
   if (ambiguous) {
@@ -164,7 +175,7 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
   }
   const kind: MessageKind = "id" in message ? "request" : "notification";
   const p = params as Record<string, unknown> | undefined;
-  const target = classifyTarget(method as string, p);
+  const target = classifyTarget(method as string, p, targets);
   // Only the classification is kept (and, for a tool call, its arguments): the rest can be collected at once.
   let metaVersion: unknown;
   let initVersion: unknown;
@@ -174,7 +185,7 @@ function classify(text: string, message: Record<string, unknown>): McpMessage {
     const meta = p._meta;
     if (meta !== null && typeof meta === "object") metaVersion = (meta as Record<string, unknown>)[PROTOCOL_VERSION_META_KEY];
     if (method === "initialize") initVersion = p.protocolVersion;
-    const member = PRIMITIVE_TARGETS[method as string]?.member;
+    const member = targets[method as string]?.member;
     if (member !== undefined) name = p[member] as string;
     if (method === "tools/call") args = p.arguments;
   }
@@ -201,9 +212,13 @@ function fail(reason: string): never {
 
 const NO_TARGET = { type: "", name: "" } as const;
 
-function classifyTarget(method: string, params: Record<string, unknown> | undefined): { type: PrimitiveType | ""; name: string } {
+function classifyTarget(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  targets: typeof PRIMITIVE_TARGETS,
+): { type: PrimitiveType | ""; name: string } {
   if (params) rejectOddCase(params, PARAMS_MEMBERS, '"params"');
-  const target = PRIMITIVE_TARGETS[method];
+  const target = targets[method];
   if (target) {
     const name = params?.[target.member];
     if (typeof name !== "string" || name === "") fail(`${method} needs "params.${target.member}" as a non-empty string`);

@@ -8,7 +8,10 @@
  * - `initialize`'s `params.protocolVersion` (how 2025-11-25 negotiates it).
  *
  * Where more than one is present they must agree (-32020, 400). A version the gateway does not
- * serve gets -32022 (400) with `data.supported` and `data.requested`. No declaration at all is
+ * serve gets -32022 (400) with `data.supported` and `data.requested`: an `initialize` is told the
+ * versions of its own era, any other request those of 2026-07-28 (as the SDKs do: each era's
+ * operations name only that era's versions, and a client that declares its version per request
+ * speaks the stateless era). No declaration at all is
  * 2025-11-25, as every request was before (sessions as the upstream runs them). 2026-07-28 is
  * read by its own rules; every earlier supported version (2025-11-25, 2025-06-18, 2025-03-26,
  * 2024-11-05) by 2025-11-25's, which the gateway has always applied to them.
@@ -32,10 +35,12 @@ export type { Revision };
 export const MODERN: Revision = "2026-07-28";
 export const LEGACY: Revision = "2025-11-25";
 
-/** Every protocol version the gateway serves, newest first (`data.supported` of -32022). */
-export const SUPPORTED_VERSIONS: readonly string[] = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
-
-const VERSION = /^\d{4}-\d{2}-\d{2}$/;
+/** The protocol versions of the stateless era (2026-07-28 on) the gateway serves. */
+export const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
+/** The protocol versions of the `initialize` era the gateway serves (by 2025-11-25's rules). */
+export const LEGACY_VERSIONS: readonly string[] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/** Every protocol version the gateway serves, newest first. */
+export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...LEGACY_VERSIONS];
 
 /** The methods whose target `Mcp-Name` mirrors. */
 const NAMED_METHODS: ReadonlySet<string> = new Set(["tools/call", "resources/read", "prompts/get"]);
@@ -56,15 +61,15 @@ export function headerRevision(header: string | undefined): Revision {
  * The revision of a message: from the `MCP-Protocol-Version` header (`header`), the body's `_meta`
  * and `initialize`'s `protocolVersion`, which must agree.
  *
- * @throws GatewayError -32020 (400) when they disagree, or the header is not exactly one
- *   `YYYY-MM-DD` version; -32602 when a body's version is not a string; -32022 (400) for a version
+ * @throws GatewayError -32020 (400) when they disagree, or the header carries more than one
+ *   version; -32602 when a body's version is not a string; -32022 (400) for a version
  *   the gateway does not serve
  */
 export function decideRevision(header: string | undefined, mcp: McpMessage): Revision {
   let version: string | undefined;
   let from = "";
   if (header !== undefined) {
-    if (!VERSION.test(header)) throw mismatch("MCP-Protocol-Version must be exactly one protocol version (YYYY-MM-DD)");
+    if (header.includes(",")) throw mismatch("MCP-Protocol-Version must carry exactly one protocol version");
     version = header;
     from = "the MCP-Protocol-Version header";
   }
@@ -82,7 +87,7 @@ export function decideRevision(header: string | undefined, mcp: McpMessage): Rev
   if (version === undefined) return LEGACY;
   if (!SUPPORTED_VERSIONS.includes(version)) {
     throw new GatewayError("unsupported_protocol_version", `Unsupported protocol version: ${version}`, {
-      data: { supported: SUPPORTED_VERSIONS, requested: version },
+      data: { supported: mcp.method === "initialize" ? LEGACY_VERSIONS : MODERN_VERSIONS, requested: version },
     });
   }
   return version === MODERN ? MODERN : LEGACY;

@@ -83,10 +83,11 @@ export const read: Step<ReadPart | undefined> = {
     if (mediaType(headers["content-type"]) !== "application/json") throw new GatewayError("unsupported_media_type");
     if (!acceptsJsonAndSse(headers.accept ?? "")) throw new GatewayError("not_acceptable");
     return readBody(c.req.raw, part.maxBodyBytes, headers["content-length"] ?? null).then((bytes) => {
-      const mcp = parseMessage(decodeUtf8(bytes));
+      const declared = headers["mcp-protocol-version"];
+      const mcp = parseMessage(decodeUtf8(bytes), declared === MODERN);
       state.mcp = mcp;
       state.body = bytes;
-      const revision = decideRevision(headers["mcp-protocol-version"], mcp);
+      const revision = decideRevision(declared, mcp);
       state.revision = revision;
       if (revision === MODERN) {
         checkMirroredHeaders(headers, mcp, part.toolHeaders);

@@ -19,6 +19,18 @@ export async function startConformanceServer(): Promise<Running> {
 }
 
 /**
+ * The 2026-07-28 fixture server (test/fixtures/modern-server.ts: SDK v2, modern only) on 127.0.0.1,
+ * its MCP endpoint at `${url}/mcp`. `keepAliveMs`: its SSE comment keep-alive interval.
+ */
+export async function startModernServer(keepAliveMs = 15_000): Promise<Running> {
+  const { child, port } = await spawnWithPort(process.execPath, [join(root, "test/fixtures/modern-server.ts")], /LISTENING (\d+)/, {
+    PORT: "0",
+    KEEPALIVE_MS: String(keepAliveMs),
+  });
+  return { url: `http://127.0.0.1:${port}`, port, stop: () => kill(child) };
+}
+
+/**
  * An HTTP proxy on 127.0.0.1 to `target` (an origin) that sets `header: value` on every request
  * and passes everything else through unchanged: method, path, every other header as sent (Host
  * and Origin included, so a forged Host reaches the target as is), and both bodies as they come,
@@ -81,17 +93,20 @@ export interface SecuredGateway extends Running {
 }
 
 /**
- * A fresh fixture server behind the gateway on `runtime`, as an MCP proxy that requires an API key
+ * A fresh fixture server (`startUpstream`, default the 2025-11-25 one) behind the gateway on `runtime`, as an MCP proxy that requires an API key
  * (auth token in `Authorization`), a policy granting that API, a key for it, and the header
  * injector in front adding `Authorization: Bearer <key>`. `url` is the injector's MCP endpoint.
  */
-export async function startSecuredGateway(runtime: Runtime): Promise<SecuredGateway> {
+export async function startSecuredGateway(
+  runtime: Runtime,
+  startUpstream: () => Promise<Running> = startConformanceServer,
+): Promise<SecuredGateway> {
   const started: Running[] = [];
   const stop = async () => {
     for (const thing of started.reverse()) await thing.stop().catch(() => {});
   };
   try {
-    const upstream = await startConformanceServer();
+    const upstream = await startUpstream();
     started.push(upstream);
     const definition = mcpDefinition({ id: CONFORMANCE_API, listenPath: `/${CONFORMANCE_API}/`, upstream: upstream.url });
     const gateway = await startGateway(runtime, [withTokenAuth(definition)]);
