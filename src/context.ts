@@ -77,6 +77,8 @@ export class RequestState {
   /** Set by `forward`: when the upstream request went out, and when its head came back (`performance.now()`; 0: not yet). */
   upstreamStart = 0;
   upstreamHead = 0;
+  /** Set by `forward`: the upstream answered with an SSE stream (read from its head once, there). */
+  upstreamSse = false;
   /** Set by `forward` when tracing is on: the trace this request continues or starts. */
   trace: TraceContext | undefined = undefined;
   /** Set by `record` when a request's steps are traced one by one: each step's name and start (`performance.now()`), filled in by the runner. */

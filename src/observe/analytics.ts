@@ -69,20 +69,31 @@ export class AnalyticsBuckets {
 
   /** Counts one record; `name` and `method` are its labels, already bounded. */
   add(record: RequestRecord, name: string, method: string): void {
-    const row = {
-      minute: record.time - (record.time % 60_000),
-      apiId: record.apiId,
-      apiName: record.apiName,
-      type: record.primitiveType,
-      name,
-      method,
-      status: record.status,
-      code: record.errorCode === undefined ? "" : String(record.errorCode),
-    };
-    const failed = record.status >= 400 || record.errorCode !== undefined ? 1 : 0;
-    const histogram = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
-    histogram[histogramIndex(record.latencyTotal)] = 1;
-    this.merge([{ ...row, count: 1, errors: failed, latencySum: record.latencyTotal, histogram }]);
+    const minute = record.time - (record.time % 60_000);
+    const code = record.errorCode === undefined ? "" : String(record.errorCode);
+    const key = `${minute}\u0000${record.apiId}\u0000${record.primitiveType}\u0000${name}\u0000${method}\u0000${record.status}\u0000${code}`;
+    let row = this.#rows.get(key);
+    if (row === undefined) {
+      row = {
+        minute,
+        apiId: record.apiId,
+        apiName: record.apiName,
+        type: record.primitiveType,
+        name,
+        method,
+        status: record.status,
+        code,
+        count: 0,
+        errors: 0,
+        latencySum: 0,
+        histogram: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
+      };
+      this.#rows.set(key, row);
+    }
+    row.count++;
+    if (record.status >= 400 || record.errorCode !== undefined) row.errors++;
+    row.latencySum += record.latencyTotal;
+    row.histogram[histogramIndex(record.latencyTotal)]!++;
   }
 
   /** Adds rows to these buckets. */

@@ -136,30 +136,50 @@ export class GatewayMetrics {
     this.#intervalMs = config.exportIntervalMs;
   }
 
-  /** Counts one request in every instrument whose filters let it through. */
-  record(record: RequestRecord): void {
+  /**
+   * Counts a batch of requests in every instrument whose filters let them through. Counters are
+   * added up per label set first (one SDK call per series and batch); histograms take each value.
+   */
+  record(records: readonly RequestRecord[]): void {
+    if (records.length === 0) return;
     this.#dirty = true;
     for (const instrument of this.#instruments) {
-      const { spec } = instrument;
-      if (spec.methods !== undefined && !spec.methods.has(record.method)) continue;
-      if (spec.statusCodes !== undefined && !spec.statusCodes.has(record.status)) continue;
-      const attributes: Attributes = {};
-      for (const { label, value, fallback } of instrument.values) {
-        const v = value(record);
-        attributes[label] = v === "" ? fallback : v;
+      const { spec, values } = instrument;
+      const groups = new Map<string, { attributes: Attributes; count: number; latencies: number[] }>();
+      for (const record of records) {
+        if (spec.methods !== undefined && !spec.methods.has(record.method)) continue;
+        if (spec.statusCodes !== undefined && !spec.statusCodes.has(record.status)) continue;
+        if (spec.histogramSource === "upstream" && instrument.histogram && record.upstreamOffset < 0) continue;
+        let key = "";
+        const labels: string[] = [];
+        for (const { value, fallback } of values) {
+          const v = value(record);
+          const label = v === "" ? fallback : v;
+          labels.push(label);
+          key += `${label}\u0000`;
+        }
+        let group = groups.get(key);
+        if (group === undefined) {
+          const attributes: Attributes = {};
+          for (let i = 0; i < values.length; i++) attributes[values[i]!.label] = labels[i]!;
+          group = { attributes, count: 0, latencies: [] };
+          groups.set(key, group);
+        }
+        group.count++;
+        if (instrument.histogram) {
+          const ms =
+            spec.histogramSource === "upstream"
+              ? record.latencyUpstream
+              : spec.histogramSource === "gateway"
+                ? record.latencyGateway
+                : record.latencyTotal;
+          group.latencies.push(ms / 1000);
+        }
       }
-      if (instrument.counter) {
-        instrument.counter.add(1, attributes);
-        continue;
+      for (const { attributes, count, latencies } of groups.values()) {
+        if (instrument.counter) instrument.counter.add(count, attributes);
+        else for (const seconds of latencies) instrument.histogram!.record(seconds, attributes);
       }
-      if (spec.histogramSource === "upstream" && record.upstreamOffset < 0) continue;
-      const ms =
-        spec.histogramSource === "upstream"
-          ? record.latencyUpstream
-          : spec.histogramSource === "gateway"
-            ? record.latencyGateway
-            : record.latencyTotal;
-      instrument.histogram!.record(ms / 1000, attributes);
     }
   }
 

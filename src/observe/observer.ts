@@ -195,13 +195,13 @@ export class Observer {
         record.rawBody = undefined;
       }
       if (logs) lines.push(accessLogLine(record, this.#template));
-      this.metrics?.record(record);
       this.traces?.record(record);
       if (this.analytics !== undefined && record.tracked && record.apiId !== "") {
         const type = record.primitiveType as PrimitiveType | "";
         this.#buckets.add(record, this.names.label(record.apiId, type, record.primitiveName), methodLabel(record.mcpMethod));
       }
     }
+    this.metrics?.record(batch);
     if (lines.length > 0) {
       try {
         this.#writeLog(lines);

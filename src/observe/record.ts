@@ -99,41 +99,57 @@ export type AccessLogField = (typeof ACCESS_LOG_FIELDS)[number];
 /** Milliseconds rounded to the microsecond. */
 const ms = (value: number) => Math.round(value * 1000) / 1000;
 
+/** The ISO form of the second last written, reused within it (lines of one batch share seconds). */
+let lastSecond = Number.NaN;
+let lastPrefix = "";
+
+/** `time` (Unix ms) as ISO 8601 in UTC, like `Date.prototype.toISOString`. */
+function isoTime(time: number): string {
+  const second = Math.floor(time / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  const millis = time - second * 1000;
+  return `${lastPrefix}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${Math.floor(millis)}Z`;
+}
+
 /**
  * The access log's line for one record: JSON, fields left out when empty, only `template`'s fields
- * when one is given (`prefix` and `time` always).
+ * when one is given (`prefix` and `time` always). Written as text directly (no object per line).
  */
 export function accessLogLine(record: RequestRecord, template?: ReadonlySet<string>): string {
-  const out: Record<string, unknown> = {};
-  const put = (field: AccessLogField, value: unknown) => {
-    if (value === "" || value === undefined) return;
-    if (template !== undefined && !template.has(field) && field !== "prefix" && field !== "time") return;
-    out[field] = value;
+  let out = `{"time":"${isoTime(record.time)}"`;
+  const want = (field: AccessLogField) => template === undefined || template.has(field);
+  const text = (field: AccessLogField, value: string) => {
+    if (value !== "" && want(field)) out += `,"${field}":${JSON.stringify(value)}`;
   };
-  put("time", new Date(record.time).toISOString());
-  put("level", "info");
-  put("prefix", "access-log");
-  put("api_type", record.apiType === "mcp" ? "mcp" : "");
-  put("api_id", record.apiId);
-  put("api_name", record.apiName);
-  put("client_ip", record.clientIp);
-  put("method", record.method);
-  put("path", record.path);
-  put("status", record.status);
-  put("latency_total", ms(record.latencyTotal));
-  if (record.upstreamOffset >= 0) put("upstream_latency", ms(record.latencyUpstream));
-  put("gateway_latency", ms(record.latencyGateway));
-  put("mcp_method", record.mcpMethod);
-  put("mcp_primitive_type", record.primitiveType);
-  put("mcp_primitive_name", record.primitiveName);
-  put("mcp_error_code", record.errorCode);
-  put("error_reason", record.errorReason);
-  put("alias", record.alias);
-  put("trace_id", record.traceId);
-  put("ratelimit_limit", record.rateLimitLimit);
-  put("ratelimit_reset", record.rateLimitReset);
-  put("mcp_arguments", record.arguments);
-  return JSON.stringify(out);
+  const number = (field: AccessLogField, value: number | undefined) => {
+    if (value !== undefined && Number.isFinite(value) && want(field)) out += `,"${field}":${value}`;
+  };
+  if (want("level")) out += `,"level":"info"`;
+  out += `,"prefix":"access-log"`;
+  if (record.apiType === "mcp" && want("api_type")) out += `,"api_type":"mcp"`;
+  text("api_id", record.apiId);
+  text("api_name", record.apiName);
+  text("client_ip", record.clientIp);
+  text("method", record.method);
+  text("path", record.path);
+  number("status", record.status);
+  number("latency_total", ms(record.latencyTotal));
+  if (record.upstreamOffset >= 0) number("upstream_latency", ms(record.latencyUpstream));
+  number("gateway_latency", ms(record.latencyGateway));
+  text("mcp_method", record.mcpMethod);
+  text("mcp_primitive_type", record.primitiveType);
+  text("mcp_primitive_name", record.primitiveName);
+  number("mcp_error_code", record.errorCode);
+  text("error_reason", record.errorReason);
+  text("alias", record.alias);
+  text("trace_id", record.traceId);
+  number("ratelimit_limit", record.rateLimitLimit);
+  number("ratelimit_reset", record.rateLimitReset);
+  if (record.arguments !== undefined) text("mcp_arguments", record.arguments);
+  return `${out}}`;
 }
 
 /**

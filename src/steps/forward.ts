@@ -297,6 +297,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
     let answerHeaders = response.headers;
     const contentType = answerHeaders.get("content-type");
     const isSse = contentType?.toLowerCase().startsWith("text/event-stream") === true;
+    state.upstreamSse = isSse;
     // A stream may last long: the client's leaving must end it on every runtime.
     deadline.settle({ followClient: isSse });
 

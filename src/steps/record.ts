@@ -119,7 +119,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
     r.latencyTotal = end - started;
     if (state.upstreamStart !== 0) {
       r.upstreamOffset = state.upstreamStart - started;
-      r.latencyUpstream = Math.max(0, (response.body !== null && isSse(response) ? end : state.upstreamHead || end) - state.upstreamStart);
+      r.latencyUpstream = Math.max(0, (streamed(state) ? end : state.upstreamHead || end) - state.upstreamStart);
     }
     r.latencyGateway = Math.max(0, r.latencyTotal - r.latencyUpstream);
     const mcp = state.mcp;
@@ -226,7 +226,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
       // Nothing to record, or one of the gateway's own endpoints answered (no API, no error).
       if (!active || (state.match === undefined && state.error === undefined)) return response;
       const body = response.body;
-      if (body !== null && state.mcp?.kind === "request" && isSse(response)) {
+      if (body !== null && state.mcp?.kind === "request" && streamed(state)) {
         // An SSE answer ends with its last event: the record waits for it, off the response path.
         let finished!: () => void;
         const ended = new Promise<void>((resolve) => {
@@ -251,8 +251,9 @@ export function record(options: RecordOptions): Step<RecordPart> {
   };
 }
 
-function isSse(response: Response): boolean {
-  return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
+/** Whether the answer is the upstream's SSE stream (no header read: `forward` noted it). */
+function streamed(state: RequestState): boolean {
+  return state.upstreamSse && state.error === undefined;
 }
 
 /**
