@@ -66,6 +66,13 @@ export function headerRevision(header: string | undefined): Revision {
  *   the gateway does not serve
  */
 export function decideRevision(header: string | undefined, mcp: McpMessage): Revision {
+  const { metaVersion, initVersion } = mcp;
+  // The common cases first, allocating nothing: a declaration by the header alone.
+  if (metaVersion === undefined && initVersion === undefined) {
+    if (header === undefined) return LEGACY;
+    if (header === MODERN) return MODERN;
+    if (header === LEGACY) return LEGACY;
+  }
   let version: string | undefined;
   let from = "";
   if (header !== undefined) {
@@ -73,17 +80,15 @@ export function decideRevision(header: string | undefined, mcp: McpMessage): Rev
     version = header;
     from = "the MCP-Protocol-Version header";
   }
-  const declared: [unknown, string][] = [
-    [mcp.metaVersion, 'params._meta["io.modelcontextprotocol/protocolVersion"]'],
-    [mcp.initVersion, "initialize's params.protocolVersion"],
-  ];
-  for (const [value, where] of declared) {
-    if (value === undefined) continue;
+  const agree = (value: unknown, where: string) => {
+    if (value === undefined) return;
     if (typeof value !== "string") throw new GatewayError("invalid_params", `Invalid params: ${where} must be a string`);
     if (version !== undefined && value !== version) throw mismatch(`${from} says ${version}, ${where} says ${value}`);
     version = value;
     from = where;
-  }
+  };
+  agree(metaVersion, 'params._meta["io.modelcontextprotocol/protocolVersion"]');
+  agree(initVersion, "initialize's params.protocolVersion");
   if (version === undefined) return LEGACY;
   if (!SUPPORTED_VERSIONS.includes(version)) {
     throw new GatewayError("unsupported_protocol_version", `Unsupported protocol version: ${version}`, {
