@@ -51,7 +51,11 @@ export function mcpEndpointUrl(definition: McpDefinition): string {
 }
 
 /** The JSON-RPC message answering `id` in a JSON or SSE body. */
-function answerOf(contentType: string, text: string, id: number): { result?: Record<string, unknown>; error?: { message?: string } } {
+function answerOf(
+  contentType: string,
+  text: string,
+  id: number | string,
+): { result?: Record<string, unknown>; error?: { message?: string } } {
   const messages: unknown[] = [];
   if (contentType.includes("text/event-stream")) {
     for (const event of text.split(/\r?\n\r?\n/)) {
@@ -167,4 +171,27 @@ export async function readCatalog(
     clearTimeout(timer);
   }
   return catalog;
+}
+
+/** The list methods whose answers name what an upstream exposes, and where each lists it. */
+export const LIST_MEMBERS: Readonly<Record<string, { member: string; key: "name" | "uri" | "uriTemplate" }>> = {
+  "tools/list": { member: "tools", key: "name" },
+  "prompts/list": { member: "prompts", key: "name" },
+  "resources/list": { member: "resources", key: "uri" },
+  "resources/templates/list": { member: "resourceTemplates", key: "uriTemplate" },
+};
+
+/**
+ * The names a list answer (JSON or SSE, as the client got it) gives, `[]` when it gives none (an
+ * error, a body that is no answer to `id`).
+ */
+export function namesInListAnswer(method: string, sse: boolean, text: string, id: number | string): string[] {
+  const list = LIST_MEMBERS[method];
+  if (list === undefined) return [];
+  try {
+    const answer = answerOf(sse ? "text/event-stream" : "application/json", text, id);
+    return items(answer.result?.[list.member], list.key).map((item) => item.name);
+  } catch {
+    return [];
+  }
 }

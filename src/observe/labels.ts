@@ -6,8 +6,9 @@
  *   other is {@link OTHER}.
  * - `mcp_primitive_name`: a name this API knows: its definition's `mcpTools`/`mcpResources`/
  *   `mcpPrompts` keys, the plain names its policies' `mcp_access_rights` list, and what its upstream
- *   lists (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`, read by the
- *   catalog, `catalog.ts`). A resource URI that matches a listed template counts as the template.
+ *   lists (its `tools/list`, `resources/list`, `resources/templates/list` and `prompts/list` answers
+ *   to clients, read by the record step, and the catalog the dashboard reads, `catalog.ts`). A
+ *   resource URI that matches a listed template counts as the template.
  *   Any other name is {@link OTHER}, and so is every name past {@link MAX_NAMES} of one API.
  * - Anything else that comes from outside (a session alias, a JWT subject): the first
  *   `cap` distinct values (default {@link MAX_VALUES}), then {@link OTHER}.

@@ -6,7 +6,8 @@
  * Off the response path: {@link Observer.add} only puts the record in the current batch. The first
  * record of a batch gets the batch's promise back, for the caller to hand to `waitUntil`; the batch
  * is flushed {@link ObserverOptions.flushMs} later (a batch holds at most `maxBatch` records). A
- * flush writes the access-log lines, counts the records in the metrics, makes their spans, folds
+ * flush learns the names the upstream's list answers gave, writes the access-log lines, counts the
+ * records in the metrics, makes their spans, folds
  * them into analytics buckets, and then sends what is due (OTLP metrics and spans, the buckets),
  * each bounded in time: a sink that fails is logged and never fails a request or another sink.
  */
@@ -16,9 +17,9 @@ import type { PrimitiveType } from "../mcp/jsonrpc.ts";
 import type { Policy } from "../policy/model.ts";
 import type { SecretSource } from "../proxy/upstream-auth.ts";
 import { AnalyticsBuckets, type AnalyticsStore } from "./analytics.ts";
-import { CATALOG_MAX_AGE_MS, type Catalog, readCatalog } from "./catalog.ts";
+import { CATALOG_MAX_AGE_MS, type Catalog, namesInListAnswer, readCatalog } from "./catalog.ts";
 import type { ObserveConfig } from "./config.ts";
-import { KnownNames, methodLabel, OTHER } from "./labels.ts";
+import { KnownNames, methodLabel } from "./labels.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { accessLogLine, type RequestRecord, redactedArguments } from "./record.ts";
 import { randomHex } from "./trace-context.ts";
@@ -29,6 +30,13 @@ export const GATEWAY_VERSION = "0.1.0";
 
 /** The longest a batch waits for the next metrics export (Workers keep `waitUntil` work 30 s). */
 const MAX_EXPORT_WAIT_MS = 20_000;
+
+/** The primitive type each list method names. */
+const LIST_TYPES: Readonly<Record<string, PrimitiveType>> = {
+  "tools/list": "tool",
+  "prompts/list": "prompt",
+  "resources/list": "resource",
+};
 
 /** How soon an upstream's catalog is read again when a name it did not list turns up (ms). */
 const CATALOG_RETRY_MS = 30_000;
@@ -186,7 +194,14 @@ export class Observer {
    */
   async #process(batch: RequestRecord[]): Promise<{ later: Promise<void> } | undefined> {
     const now = Date.now();
-    if (batch.length > 0 && (this.metrics !== undefined || this.analytics !== undefined)) await this.#learnNames(batch, now);
+    // Names the upstream listed to clients are known from now on (this batch's calls included).
+    for (const record of batch) {
+      if (record.listAnswer === undefined) continue;
+      const names = namesInListAnswer(record.mcpMethod, record.listAnswerSse, record.listAnswer, record.listId);
+      if (record.mcpMethod === "resources/templates/list") this.names.addTemplates(record.apiId, names);
+      else this.names.add(record.apiId, LIST_TYPES[record.mcpMethod] ?? "tool", names);
+      record.listAnswer = undefined;
+    }
     const lines: string[] = [];
     const logs = this.config.accessLogs.enabled;
     for (const record of batch) {
@@ -241,23 +256,6 @@ export class Observer {
     return Promise.race([task.catch((error: unknown) => this.#log(`${what} failed`, String(error))), late]).finally(() =>
       clearTimeout(timer),
     );
-  }
-
-  /** Reads the catalog of each API in `batch` that named a primitive it does not know yet. */
-  async #learnNames(batch: RequestRecord[], now: number): Promise<void> {
-    const wanted = new Set<string>();
-    for (const record of batch) {
-      const type = record.primitiveType as PrimitiveType | "";
-      if (type !== "" && record.apiId !== "" && this.names.label(record.apiId, type, record.primitiveName) === OTHER)
-        wanted.add(record.apiId);
-    }
-    const readings: Promise<unknown>[] = [];
-    for (const apiId of wanted) {
-      const entry = this.#catalogs.get(apiId);
-      if (entry === undefined || now - entry.startedAt < CATALOG_RETRY_MS) continue;
-      readings.push(this.catalog(apiId, true).catch(() => undefined));
-    }
-    await Promise.all(readings);
   }
 
   /**

@@ -55,6 +55,12 @@ export class RequestRecord {
   rateLimitReset: number | undefined = undefined;
   /** Tool arguments (JSON, redacted), only with argument capture on. */
   arguments: string | undefined = undefined;
+  /** A list answer's text (`tools/list`, …), read off the response path for the names it gives (then dropped). */
+  listAnswer: string | undefined = undefined;
+  /** Whether `listAnswer` came as SSE. */
+  listAnswerSse = false;
+  /** The list request's id. */
+  listId: number | string = 0;
   /** With argument capture on: the message's bytes, read (and dropped) off the response path. */
   rawBody: Uint8Array | undefined = undefined;
   /** Counted in analytics (the API's `trafficLogs`, the primitive's `doNotTrackEndpoint`). */

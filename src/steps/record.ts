@@ -5,9 +5,10 @@
  * the spans and the analytics in batches, off the response path (`deps.waitUntil`). Nothing here
  * waits, and nothing that fails later can fail or slow the request.
  *
- * - Latencies end with the answer: an SSE answer to a request when its last event has passed (its
- *   body is watched for its end, or the client's leaving), any other answer when its head is handed
- *   back. Upstream latency runs from the upstream request to that same end; the gateway's is the rest.
+ * - Latencies end with the answer: an SSE answer to a request, and a list answer, when its end has
+ *   passed (its body is watched for its end, or the client's leaving), any other answer when its
+ *   head is handed back. A list answer's names (`tools/list`, …) are read off the response path:
+ *   they are the names metrics and analytics count as themselves (`observe/labels.ts`). Upstream latency runs from the upstream request to that same end; the gateway's is the rest.
  * - The gateway's own endpoints (management APIs, `/metrics`, `/hello`, the dashboard, PRM
  *   documents) are not recorded.
  * - Tracing (`opentelemetry.enabled`): {@link traceUpstream} continues the client's `traceparent`
@@ -57,14 +58,26 @@ export interface RecordOptions {
   clientAddress?: ClientAddress;
 }
 
-/** Ends when the body has passed, or the client has left; calls `done` once either way. */
-function watchEnd(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+/** The most of a list answer kept to learn names from (a bigger one teaches nothing). */
+const MAX_LIST_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Ends when the body has passed, or the client has left; calls `done` once either way, with the
+ * body's bytes when `keep` asked for them (and they stayed within {@link MAX_LIST_ANSWER_BYTES}).
+ */
+function watchEnd(
+  body: ReadableStream<Uint8Array>,
+  keep: boolean,
+  done: (bytes: Uint8Array[] | undefined) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let kept: Uint8Array[] | undefined = keep ? [] : undefined;
+  let size = 0;
   let ended = false;
-  const end = () => {
+  const end = (complete: boolean) => {
     if (!ended) {
       ended = true;
-      done();
+      done(complete ? kept : undefined);
     }
   };
   return new ReadableStream<Uint8Array>(
@@ -74,17 +87,22 @@ function watchEnd(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
           const { done: finished, value } = await reader.read();
           if (finished) {
             controller.close();
-            end();
+            end(true);
           } else {
+            if (kept !== undefined) {
+              size += value.byteLength;
+              if (size > MAX_LIST_ANSWER_BYTES) kept = undefined;
+              else kept.push(value);
+            }
             controller.enqueue(value);
           }
         } catch (error) {
           controller.error(error);
-          end();
+          end(false);
         }
       },
       cancel(reason) {
-        end();
+        end(false);
         return reader.cancel(reason);
       },
     },
@@ -226,21 +244,26 @@ export function record(options: RecordOptions): Step<RecordPart> {
       // Nothing to record, or one of the gateway's own endpoints answered (no API, no error).
       if (!active || (state.match === undefined && state.error === undefined)) return response;
       const body = response.body;
-      if (body !== null && state.mcp?.kind === "request" && streamed(state)) {
-        // An SSE answer ends with its last event: the record waits for it, off the response path.
-        let finished!: () => void;
-        const ended = new Promise<void>((resolve) => {
+      const mcp = state.mcp;
+      const list = mcp?.kind === "request" && state.error === undefined && state.upstreamStart !== 0 && LIST_METHODS.has(mcp.method);
+      if (body !== null && mcp?.kind === "request" && (list || streamed(state))) {
+        // An SSE answer ends with its last event, and a list answer names what the upstream has:
+        // the record waits for the body's end, off the response path.
+        let finished!: (bytes: Uint8Array[] | undefined) => void;
+        const ended = new Promise<Uint8Array[] | undefined>((resolve) => {
           finished = resolve;
         });
-        const watched = new Response(
-          watchEnd(body, () => finished()),
-          response,
-        );
+        const watched = new Response(watchEnd(body, list, finished), response);
         waitUntil(
           c,
-          ended.then(() => {
-            const flushed = observer.add(complete(c, state, response, part, performance.now()));
-            return flushed;
+          ended.then((bytes) => {
+            const r = complete(c, state, response, part, performance.now());
+            if (bytes !== undefined && mcp.id !== null) {
+              r.listAnswer = decodeAll(bytes);
+              r.listAnswerSse = streamed(state);
+              r.listId = mcp.id;
+            }
+            return observer.add(r);
           }),
         );
         return watched;
@@ -249,6 +272,16 @@ export function record(options: RecordOptions): Step<RecordPart> {
       return response;
     },
   };
+}
+
+/** The list methods whose answers teach the observer an upstream's names (`observe/labels.ts`). */
+const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
+
+function decodeAll(chunks: Uint8Array[]): string {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (const chunk of chunks) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
 }
 
 /** Whether the answer is the upstream's SSE stream (no header read: `forward` noted it). */

@@ -133,6 +133,8 @@ describe.each(RUNTIMES)("observability on %s", (runtime) => {
 
   test("a tool call's access-log line in Tyk's shape: MCP fields, latency split, the key's alias, never the key", async () => {
     const client = await connect("secure", { authorization: `Bearer ${key}` });
+    // As agents do: list, then call. The list answer teaches the gateway the upstream's names.
+    await client.listTools();
     await client.callTool({ name: "test_simple_text", arguments: {} });
     const line = await eventually(() => accessLines().find((l) => l.api_id === "secure" && l.mcp_method === "tools/call"));
     expect(line).toMatchObject({
@@ -392,11 +394,14 @@ describe.each(RUNTIMES)("observability on %s", (runtime) => {
 
   test("analytics after a burst through the SDK client: per proxy and per primitive, doNotTrackEndpoint and trafficLogs honoured", async () => {
     const client = await connect("open");
+    await client.listTools();
+    await client.listPrompts();
     for (let i = 0; i < 6; i++) await client.callTool({ name: "test_simple_text", arguments: {} });
     for (let i = 0; i < 3; i++) await client.callTool({ name: "test_image_content", arguments: {} });
     for (let i = 0; i < 2; i++) await client.getPrompt({ name: "test_simple_prompt" });
     await expect(client.callTool({ name: "test_audio_content", arguments: {} })).rejects.toThrow();
     const other = await connect("untracked");
+    await other.listTools();
     await other.callTool({ name: "test_simple_text", arguments: {} });
 
     const get = async (path: string) => {
