@@ -32,6 +32,8 @@
 //   --loadgen KIND    wrk (default when installed) or node
 //   --no-pin          do not pin processes to CPUs (see "CPU placement" below)
 //   --extra           also measure the Bun gateway with its file store (as `npm run start:bun` runs it)
+//   --quiet-budget S  time the run may spend in all waiting for a quiet machine and repeating
+//                     disturbed runs (default 50 s; 5 s with --quick)
 //   --write/--no-write  write RESULTS.md (default: write on full runs only)
 //
 // CPU placement (2+ CPUs, taskset available): the proxy under test (Bun, or the workerd process)
@@ -102,6 +104,7 @@ const { values: flags } = parseArgs({
     pin: { type: "boolean", default: true },
     "no-pin": { type: "boolean", default: false },
     extra: { type: "boolean", default: false },
+    "quiet-budget": { type: "string" },
     write: { type: "boolean" },
     "no-write": { type: "boolean", default: false },
   },
@@ -161,7 +164,7 @@ const measureLoad = (target, connections, seconds, body) =>
   );
 
 /** Time the run may spend waiting for a quiet machine and repeating disturbed runs, in total. */
-const budget = { remainingMs: quick ? 5_000 : 50_000 };
+const budget = { remainingMs: Number(flags["quiet-budget"] ?? (quick ? 5 : 50)) * 1000 };
 
 const busyWarnings = [];
 
