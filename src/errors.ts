@@ -185,7 +185,12 @@ export function errorResponse(error: GatewayError, id: JsonRpcId = null, revisio
  * shows the client nothing of it (`log` gets it, as it gets the cause of a gateway 5xx). `revision`
  * is the MCP revision the request is read in (default 2025-11-25): it decides the code.
  */
-export function answerError(error: unknown, id: JsonRpcId, log: (message: string, detail?: unknown) => void, revision?: Revision): Response {
+export function answerError(
+  error: unknown,
+  id: JsonRpcId,
+  log: (message: string, detail?: unknown) => void,
+  revision?: Revision,
+): Response {
   if (error instanceof GatewayError) {
     if (error.status >= 500 && error.cause !== undefined) log(error.message, String(error.cause));
     return errorResponse(error, error.id ?? id, revision);
