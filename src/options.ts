@@ -131,6 +131,23 @@ const Environment = v.object({
   GATEWAY_METRICS_TOKEN: v.optional(text),
 });
 
+const isObject = (value: unknown): value is object => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * `GATEWAY_CONFIG` as JSON text, or as an object (a Worker var written as a TOML table or JSON
+ * object in `wrangler.toml` arrives as one).
+ */
+function observeConfigOf(text: string | undefined, binding: unknown): ObserveConfig {
+  if (text !== undefined) return observeConfigFromText(text, "GATEWAY_CONFIG");
+  if (!isObject(binding)) return DEFAULT_OBSERVE_CONFIG;
+  try {
+    return readObserveConfig(binding);
+  } catch (error) {
+    if (error instanceof ObserveConfigError) throw new OptionsError("GATEWAY_CONFIG", error.message);
+    throw error;
+  }
+}
+
 /**
  * The gateway's configuration from JSON text.
  * @param variable the variable (or file) it came from, for the error
@@ -199,8 +216,8 @@ export function readOptions(get: (name: string) => unknown): RuntimeOptions {
     storeDir: env.GATEWAY_STORE_DIR,
     kvPath: env.GATEWAY_KV_PATH,
     limiter,
-    observe: env.GATEWAY_CONFIG === undefined ? DEFAULT_OBSERVE_CONFIG : observeConfigFromText(env.GATEWAY_CONFIG, "GATEWAY_CONFIG"),
-    configFile: env.GATEWAY_CONFIG === undefined ? env.GATEWAY_CONFIG_FILE : undefined,
+    observe: observeConfigOf(env.GATEWAY_CONFIG, get("GATEWAY_CONFIG")),
+    configFile: env.GATEWAY_CONFIG === undefined && !isObject(get("GATEWAY_CONFIG")) ? env.GATEWAY_CONFIG_FILE : undefined,
     metricsToken: env.GATEWAY_METRICS_TOKEN,
   };
 }

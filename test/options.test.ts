@@ -126,6 +126,11 @@ describe("the gateway's configuration (GATEWAY_CONFIG, tyk.conf's shape)", () =>
     expect(options.metricsToken).toBe("scrape");
   });
 
+  test("a Worker var written as an object in wrangler.toml is read as the document itself", () => {
+    expect(read({ GATEWAY_CONFIG: { access_logs: { enabled: false } } }).observe.accessLogs.enabled).toBe(false);
+    expect(refusal({ GATEWAY_CONFIG: { enable_analytics: "yes" } }).variable).toBe("GATEWAY_CONFIG");
+  });
+
   test("the reference's complete configuration is the default", () => {
     expect(read({}).observe.metrics.instruments.map((i) => i.name)).toEqual([
       "tyk.mcp.requests.total",

@@ -117,6 +117,8 @@ export function record(options: RecordOptions): Step<RecordPart> {
   const active = observer.active;
   const detailedEverywhere = config.analytics.detailedRecording;
   const tracing = observer.traces !== undefined;
+  /** Some API asks for a span per step: only then are the steps' starts noted. */
+  let detailedSomewhere = false;
 
   function complete(c: GatewayContext, state: RequestState, response: Response, part: RecordPart | undefined, end: number): RequestRecord {
     const r = new RequestRecord();
@@ -216,6 +218,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
       const tyk = api.definition["x-tyk-api-gateway"];
       observer.learn(api.id, api.definition);
       const middleware = tyk.middleware;
+      if (tyk.server.detailedTracing?.enabled === true) detailedSomewhere = true;
       const untracked = {
         tool: untrackedNames("tool", middleware?.mcpTools),
         resource: untrackedNames("resource", middleware?.mcpResources),
@@ -238,7 +241,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
     run(_c, state) {
       if (!active) return;
       state.startedAt = performance.now();
-      if (tracing) state.marks = [];
+      if (tracing && detailedSomewhere) state.marks = [];
     },
     finish(c, state, response, part) {
       // Nothing to record, or one of the gateway's own endpoints answered (no API, no error).
