@@ -22,6 +22,7 @@ import { DefinitionRepository } from "../definitions/repository.ts";
 import { primitiveActivity, proxyActivity, type Window } from "../observe/analytics.ts";
 import { GATEWAY_VERSION, type Observer } from "../observe/observer.ts";
 import type { Endpoint } from "../steps/endpoints.ts";
+import { APIS_VERSION_KEY } from "../stores/layout.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { CHART_JS } from "../ui/chart-js.generated.ts";
 import { DASHBOARD_JS, dashboardHtml } from "../ui/dashboard.ts";
@@ -69,7 +70,7 @@ export function helloEndpoint(store: KeyValueStore): Endpoint {
       let storeStatus: "pass" | "fail" = "pass";
       let output: string | undefined;
       try {
-        await store.get("meta:apis-version");
+        await store.get(APIS_VERSION_KEY);
       } catch (error) {
         storeStatus = "fail";
         output = error instanceof Error ? error.message : String(error);

@@ -342,6 +342,21 @@ describe.each(RUNTIMES)("observability on %s", (runtime) => {
     );
     expect(steps.every((s) => s.parentSpanId === server.spanId)).toBe(true);
 
+    // A refused request has its span too, marked as an error with the gateway's reason.
+    const refusedTrace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    const refused = await raw(`${gw.url}/secure/mcp`, {
+      headers: { ...MCP_HEADERS, traceparent: `00-${refusedTrace}-${CLIENT_SPAN}-01` },
+      body: call(202, "test_simple_text"),
+    });
+    expect(refused.status).toBe(401);
+    const refusedSpan = await eventually(() => spansOf(collector.exports).find((s) => s.traceId === refusedTrace && s.kind === 2));
+    expect(refusedSpan.status.code).toBe(2);
+    expect(attributesOf(refusedSpan.attributes)).toMatchObject({
+      "error.type": "credential_missing",
+      "rpc.response.status_code": "-32001",
+    });
+    expect(spansOf(collector.exports).some((s) => s.traceId === refusedTrace && s.kind === 3)).toBe(false);
+
     // A trace context in params._meta is continued too.
     const metaTrace = "0af7651916cd43dd8448eb211c80319c";
     await raw(`${gw.url}/traced/mcp`, {
