@@ -24,7 +24,9 @@ import type { ClientAddress, GatewayContext, RequestState, WaitUntil } from "../
 import { declaredOperations } from "../definitions/operations.ts";
 import type { Operation } from "../definitions/schema.ts";
 import type { UpstreamHeaders } from "../http/headers.ts";
+import { wireCode } from "../errors.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
+import { headerRevision } from "../mcp/revision.ts";
 import type { PrimitiveType } from "../mcp/jsonrpc.ts";
 import type { Observer } from "../observe/observer.ts";
 import { RequestRecord } from "../observe/record.ts";
@@ -150,7 +152,8 @@ export function record(options: RecordOptions): Step<RecordPart> {
     }
     const error = state.error;
     if (error !== undefined) {
-      r.errorCode = error.code;
+      // The code the client got: the -33000 range on MCP 2026-07-28.
+      r.errorCode = wireCode(error, state.revision ?? headerRevision(state.headers["mcp-protocol-version"]));
       r.errorReason = error.reason;
       const limit = error.headers["X-RateLimit-Limit"];
       if (limit !== undefined) {

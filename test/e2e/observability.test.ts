@@ -259,6 +259,14 @@ describe.each(RUNTIMES)("observability on %s", (runtime) => {
       if (c.api === undefined) expect(line, c.name).not.toHaveProperty("api_id");
       else expect(line.api_id, c.name).toBe(c.api);
     }
+    // On MCP 2026-07-28 the code logged is the one the client got, in Tyk's -33000 range.
+    const modern = await raw(`${gw.url}/secure/mcp`, {
+      headers: { ...MCP_HEADERS, "mcp-protocol-version": "2026-07-28" },
+      body: call(9, "test_simple_text"),
+    });
+    expect(modern.status).toBe(401);
+    expect(JSON.parse(modern.body).error.code).toBe(-33001);
+    await eventually(() => accessLines().find((l) => l.mcp_error_code === -33001 && l.error_reason === "credential_missing"));
     const limitedLine = accessLines().find((l) => l.error_reason === "rate_limited");
     expect(limitedLine).toMatchObject({ ratelimit_limit: 1, mcp_primitive_name: "test_simple_text" });
     expect(limitedLine.ratelimit_reset).toBeGreaterThan(Date.now() / 1000 - 5);
