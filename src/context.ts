@@ -10,7 +10,6 @@ import type { AuthConfig } from "./auth/config.ts";
 import type { GatewayError } from "./errors.ts";
 import type { HeaderRecord } from "./http/headers.ts";
 import type { McpMessage } from "./mcp/jsonrpc.ts";
-import type { ToolHeaders } from "./mcp/param-headers.ts";
 import type { Revision } from "./mcp/revision.ts";
 import type { TraceContext } from "./observe/trace-context.ts";
 import { type ConsumerLimits, NO_LIMITS } from "./policy/limits.ts";
@@ -60,8 +59,8 @@ export class RequestState {
    * `MCP-Protocol-Version` header alone decides then.
    */
   revision: Revision | undefined = undefined;
-  /** Set by `read` on a 2026-07-28 `tools/list`: where the API learns its tools' `x-mcp-header` arguments. */
-  toolHeaders: ToolHeaders | undefined = undefined;
+  /** Set by `read` on a 2026-07-28 `tools/list`: where the API learns its tools' `x-mcp-header` arguments, page by page. */
+  toolHeaders: { learn(result: Record<string, unknown>): void } | undefined = undefined;
   /** Set by `authorize`: what this caller may call and see (the API's rules and the caller's rights). */
   visibility: Visibility | undefined = undefined;
   /** Set by `forward` once it sends the request upstream. */

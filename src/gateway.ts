@@ -33,6 +33,7 @@ import { method } from "./steps/method.ts";
 import { origin } from "./steps/origin.ts";
 import { path as canonicalPath } from "./steps/path.ts";
 import { read } from "./steps/read.ts";
+import { ToolHeaderBook } from "./mcp/param-headers.ts";
 import { record, traceUpstream } from "./steps/record.ts";
 import { route } from "./steps/route.ts";
 import { RequestPath } from "./steps/step.ts";
@@ -152,7 +153,7 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
       cors, //                     a preflight answered; every later answer labelled
       authentication, //           who is calling and what they may do (401, 403)
       method, //                   the transport's HTTP methods (405)
-      read, //                     the body within its limit, one JSON-RPC message (400, 406, 413, 415)
+      read({ toolHeaders: new ToolHeaderBook(deps.store, { log: shared.log }), waitUntil: shared.waitUntil }), // the body within its limit, one JSON-RPC message (400, 406, 413, 415)
       authorize, //                the method and the tool, resource or prompt (403)
       limit({ limiter: shared.limiter, waitUntil: shared.waitUntil, log: shared.log }), // rate limits, quotas, breakers (429, 403, 503)
       forward({

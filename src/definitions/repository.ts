@@ -7,7 +7,7 @@
  * Every key is written whole by one writer: there is no index to read-modify-write. A listing is a
  * prefix list of the store.
  */
-import { APIS_VERSION_KEY, type ApiKind, DEFINITION_PREFIX, definitionKey, newStamp } from "../stores/layout.ts";
+import { APIS_VERSION_KEY, type ApiKind, DEFINITION_PREFIX, definitionKey, newStamp, toolHeadersKey } from "../stores/layout.ts";
 import type { KeyValueStore } from "../stores/types.ts";
 import { type McpDefinition, validateDefinition } from "./schema.ts";
 
@@ -76,9 +76,10 @@ export class DefinitionRepository {
     await this.#store.put(definitionKey(kind, id), JSON.stringify(definition));
   }
 
-  /** Removes one definition. Call {@link touch} when a change is complete. */
-  remove(kind: ApiKind, id: string): Promise<void> {
-    return this.#store.delete(definitionKey(kind, id));
+  /** Removes one definition, and what the gateway learnt of its upstream. Call {@link touch} when a change is complete. */
+  async remove(kind: ApiKind, id: string): Promise<void> {
+    await this.#store.delete(definitionKey(kind, id));
+    if (kind === "mcp") await this.#store.delete(toolHeadersKey(id)).catch(() => {});
   }
 
   /** Bumps the version stamp, so every gateway reloads its routing table on its next request. */

@@ -6,7 +6,8 @@
  * - `meta:apis-version`: the definitions' version stamp, rewritten after every definition write;
  * - `policy:<id>`: one policy;
  * - `meta:policies-version`: the policies' version stamp;
- * - `key:<sha256 hex>`: one API key's session (the key itself is never stored).
+ * - `key:<sha256 hex>`: one API key's session (the key itself is never stored);
+ * - `mcp-tool-headers:<id>`: the `x-mcp-header` arguments of an MCP proxy's tools, as learnt from its answers.
  */
 
 /** What an API definition is: an MCP proxy, or a plain OAS API proxied as plain HTTP. */
@@ -17,6 +18,12 @@ export const APIS_VERSION_KEY = "meta:apis-version";
 export const POLICY_PREFIX = "policy:";
 export const POLICIES_VERSION_KEY = "meta:policies-version";
 export const API_KEY_PREFIX = "key:";
+export const TOOL_HEADERS_PREFIX = "mcp-tool-headers:";
+
+/** The store key of what an MCP proxy's tools mirror into `Mcp-Param-*` headers. */
+export function toolHeadersKey(apiId: string): string {
+  return TOOL_HEADERS_PREFIX + apiId;
+}
 
 /** The store key of an API definition. */
 export function definitionKey(kind: ApiKind, id: string): string {

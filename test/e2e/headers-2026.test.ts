@@ -6,7 +6,11 @@
  * it with the headers unchanged. And a client that closes a 2026-07-28 response stream cancels the
  * request upstream.
  */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcpDefinition } from "../helpers/definitions.ts";
 import { RUNTIMES, type RunningGateway, startGateway } from "../helpers/gateways.ts";
@@ -202,6 +206,10 @@ describe.each(RUNTIMES)("2026-07-28 mirrored headers on %s", (runtime) => {
   let gw: RunningGateway;
   let endpoint = "";
   let release: (() => void) | undefined;
+  /** The store the gateway keeps on Bun (a folder) and Deno (a KV file), so that a second gateway can share it. */
+  let storeDir = "";
+  const sharedStore = (): Record<string, string> =>
+    runtime === "bun" ? { GATEWAY_STORE_DIR: storeDir } : runtime === "deno" ? { GATEWAY_KV_PATH: join(storeDir, "kv.sqlite") } : {};
 
   function send(method: string, params: Record<string, unknown>, headers: Record<string, string | null>) {
     const all: Record<string, string> = {};
@@ -236,19 +244,73 @@ describe.each(RUNTIMES)("2026-07-28 mirrored headers on %s", (runtime) => {
       }
       return jsonRpcResult(res, body, { content: [], resultType: "complete" });
     });
-    gw = await startGateway(runtime, [mcpDefinition({ id: "headers", listenPath: "/headers/", upstream: upstream.url })]);
+    storeDir = await mkdtemp(join(tmpdir(), "headers-store-"));
+    gw = await startGateway(runtime, [mcpDefinition({ id: "headers", listenPath: "/headers/", upstream: upstream.url })], {
+      env: sharedStore(),
+    });
     endpoint = `${gw.url}/headers/mcp`;
     // The gateway learns the tools' x-mcp-header arguments from a tools/list that passes through it.
     const listed = await send("tools/list", {}, {});
     expect(listed.status).toBe(200);
-    await listed.body?.cancel();
+    await listed.text();
   }, 60_000);
 
   afterAll(async () => {
     release?.();
     await gw?.stop();
     await upstream?.stop();
+    await rm(storeDir, { recursive: true, force: true });
   });
+
+  test("a gateway sharing the store checks a tool it never saw listed (another isolate or process learnt it)", async () => {
+    // What the first learnt is written after its answer: wait for it in the store.
+    const key = "mcp-tool-headers:headers";
+    const deadline = Date.now() + 10_000;
+    const written = async () =>
+      runtime === "workers"
+        ? (await gw.store!.get(key)) !== null
+        : runtime === "bun"
+          ? existsSync(join(storeDir, encodeURIComponent(key)))
+          : Date.now() > deadline - 9_000; // Deno KV's file is read by Deno alone: a second is ample for the write.
+    while (!(await written())) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const second = await startGateway(runtime, [mcpDefinition({ id: "headers", listenPath: "/headers/", upstream: upstream.url })], {
+      env: sharedStore(),
+    });
+    try {
+      // Workers: another isolate of the same namespace (here: another workerd sharing the KV entry).
+      if (runtime === "workers") await second.store!.put(key, (await gw.store!.get(key))!);
+      const at = (headers: Record<string, string>, region: string) =>
+        fetch(`${second.url}/headers/mcp`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "mcp-protocol-version": VERSION,
+            "mcp-method": "tools/call",
+            "mcp-name": "regional",
+            ...headers,
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { ...call("regional", { region }), _meta: META } }),
+        });
+      const before = mine().length;
+      const refused = await at({ "mcp-param-region": "us-west1" }, "eu-west1");
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ id: 7, error: { code: -32020, message: expect.stringMatching(/Mcp-Param-Region/) } });
+      const missing = await at({}, "eu-west1");
+      expect(missing.status).toBe(400);
+      await missing.body?.cancel();
+      expect(mine().length).toBe(before);
+      const passed = await at({ "mcp-param-region": "eu-west1" }, "eu-west1");
+      expect(passed.status).toBe(200);
+      await passed.body?.cancel();
+      expect(mine().length).toBe(before + 1);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
 
   /** The requests of this test that reached the upstream (not whatever else the gateway may send it). */
   const mine = () => upstream.seen.filter((seen) => seen.body.includes(`"id":7,`));

@@ -125,7 +125,7 @@ export async function startGateway(
           binPath("deno"),
           ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", join(root, "src/deno.ts")],
           /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-          { ...env, GATEWAY_KV_PATH: join(dir, "kv.sqlite") },
+          { GATEWAY_KV_PATH: join(dir, "kv.sqlite"), ...env },
         );
   return {
     runtime,

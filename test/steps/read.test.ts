@@ -1,7 +1,9 @@
 /** The read step's part of a definition (src/steps/read.ts); its behaviour is tested end to end. */
 import { describe, expect, test } from "vitest";
 import { routeBase } from "../../src/routing/route-table.ts";
-import { read } from "../../src/steps/read.ts";
+import { read as readStep } from "../../src/steps/read.ts";
+import { ToolHeaderBook } from "../../src/mcp/param-headers.ts";
+import { MemoryStore } from "../../src/stores/memory.ts";
 import { validateDefinition } from "../../src/definitions/schema.ts";
 import { mcpDefinition, type DefinitionOptions } from "../helpers/definitions.ts";
 
@@ -10,6 +12,8 @@ function stored(d: DefinitionOptions) {
   if (!r.ok) throw new Error(r.issues.join("; "));
   return { kind: "mcp" as const, id: d.id, definition: r.definition };
 }
+
+const read = readStep({ toolHeaders: new ToolHeaderBook(new MemoryStore()), waitUntil: () => {} });
 
 describe("the read step's part", () => {
   test("the request size limit comes from middleware.global.requestSizeLimit, else 1 MiB", () => {
