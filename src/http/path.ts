@@ -28,7 +28,8 @@ function hexValue(code: number): number {
   return -1;
 }
 
-function isUnreserved(code: number): boolean {
+/** Whether a character code is one of RFC 3986's unreserved characters (ALPHA / DIGIT / `-._~`). */
+export function isUnreserved(code: number): boolean {
   return (
     (code >= 0x30 && code <= 0x39) ||
     (code >= 0x41 && code <= 0x5a) ||

@@ -18,6 +18,7 @@
  * - a URI template (`file:///{path}`: resource templates, completion references) cannot be parsed
  *   as a URL: its scheme is compared in lower case, the rest as written.
  */
+import { isUnreserved } from "../http/path.ts";
 
 export type Canonical = { ok: true; value: string } | { ok: false; problem: string };
 
@@ -36,18 +37,6 @@ function unsafe(identifier: string): string | undefined {
 export function canonicalName(name: string): Canonical {
   const problem = unsafe(name);
   return problem === undefined ? { ok: true, value: name } : { ok: false, problem };
-}
-
-function isUnreserved(code: number): boolean {
-  return (
-    (code >= 0x30 && code <= 0x39) ||
-    (code >= 0x41 && code <= 0x5a) ||
-    (code >= 0x61 && code <= 0x7a) ||
-    code === 0x2d ||
-    code === 0x2e ||
-    code === 0x5f ||
-    code === 0x7e
-  );
 }
 
 /** Percent-encodings normalised: unreserved characters decoded, the hex of the others upper-cased. */

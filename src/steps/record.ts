@@ -169,7 +169,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
       if (session.kind === "token") r.keyHash = session.id;
     }
     let trace = state.trace;
-    if (trace === undefined && tracing) trace = state.trace = traceOf(state);
+    if (trace === undefined && tracing) trace = state.trace = traceOf(state, sample);
     if (trace !== undefined) {
       r.traceId = trace.traceId;
       r.spanId = trace.spanId;
@@ -196,19 +196,6 @@ export function record(options: RecordOptions): Step<RecordPart> {
   }
 
   const sample = sampler(config.traces.sampling.type, config.traces.sampling.rate, config.traces.sampling.parentBased);
-
-  function traceOf(state: RequestState) {
-    let traceparent = state.headers.traceparent;
-    let tracestate = state.headers.tracestate;
-    if (traceparent === undefined || parseTraceparent(traceparent) === undefined) {
-      const meta = metaTraceContext(state.body);
-      if (meta !== undefined) {
-        traceparent = meta.traceparent;
-        tracestate = meta.tracestate;
-      }
-    }
-    return startTrace(traceparent, tracestate, sample);
-  }
 
   const hand = (c: GatewayContext, r: RequestRecord) => {
     const flushed = observer.add(r);
@@ -295,6 +282,20 @@ function streamed(state: RequestState): boolean {
   return state.upstreamSse && state.error === undefined;
 }
 
+/** The trace a request continues (its `traceparent`, else the one in `params._meta`) or starts. */
+function traceOf(state: RequestState, sample: ReturnType<typeof sampler>) {
+  let traceparent = state.headers.traceparent;
+  let tracestate = state.headers.tracestate;
+  if (traceparent === undefined || parseTraceparent(traceparent) === undefined) {
+    const meta = metaTraceContext(state.body);
+    if (meta !== undefined) {
+      traceparent = meta.traceparent;
+      tracestate = meta.tracestate;
+    }
+  }
+  return startTrace(traceparent, tracestate, sample);
+}
+
 /**
  * The forward step's hook when tracing is on: the trace this request continues or starts, and its
  * `traceparent` (the upstream call's span as parent) and `tracestate` for the upstream.
@@ -304,16 +305,7 @@ export function traceUpstream(observer: Observer): ((state: RequestState, header
   const sampling = observer.config.traces.sampling;
   const sample = sampler(sampling.type, sampling.rate, sampling.parentBased);
   return (state, headers) => {
-    let traceparent = state.headers.traceparent;
-    let tracestate = state.headers.tracestate;
-    if (traceparent === undefined || parseTraceparent(traceparent) === undefined) {
-      const meta = metaTraceContext(state.body);
-      if (meta !== undefined) {
-        traceparent = meta.traceparent;
-        tracestate = meta.tracestate;
-      }
-    }
-    const trace = startTrace(traceparent, tracestate, sample);
+    const trace = traceOf(state, sample);
     state.trace = trace;
     headers.traceparent = traceparentFor(trace);
     if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
