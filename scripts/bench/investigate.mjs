@@ -4,10 +4,12 @@
 // POST, concurrency 1 and 32, proxy CPU time per request), next to the bare passthrough.
 //
 //   node scripts/bench/investigate.mjs [--runtimes bun,workerd] [--rounds 2] [--seconds 3]
-//       [--only "as is,no deadline"] [--bun-store memory|file] [--gateways open,secured]
+//       [--only "as is,no deadline"] [--bun-store memory|file] [--gateways open,secured] [--list]
 //
 // --gateways: the gateway serving the open API (default), the key-secured one (run.mjs's secured
 // target: a key for a policy with allow lists), or both; each variant is built for each.
+// --list: also the p50 at c=1 of the 1000-tool tools/list through each gateway (run.mjs's list
+// phase: passed as it is by the open gateway, filtered to four tools by the secured one).
 //
 // Same CPU placement as run.mjs: the proxy under test alone on CPU 0, the upstream, wrk and this
 // script on CPU 1. Each round measures one runtime's targets together, phase by phase, in a
@@ -18,7 +20,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { canPin, hasCommand, median, pinProcess, rotate, stopAllChildren, waitForQuiet } from "./lib.mjs";
-import { checkPost, closeProbes, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
+import { checkPost, closeProbes, LIST_BODY, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
 import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 import { bundleBunEntry, patchPlugin, VARIANTS } from "./variants.mjs";
 
@@ -31,6 +33,7 @@ const { values: flags } = parseArgs({
     loadgen: { type: "string" },
     "bun-store": { type: "string", default: "memory" },
     gateways: { type: "string", default: "open" },
+    list: { type: "boolean", default: false },
   },
 });
 const runtimes = flags.runtimes.split(",").map((s) => s.trim());
@@ -107,6 +110,12 @@ for (let round = 0; round < rounds; round++) {
         await postLoad(t.url, { loadgen, connections: 32, seconds: 1, cpu: SIDE_CPU, headers: t.headers ?? {} });
       },
       load: (t, connections) => measureLoadSteady(t, { connections, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid }, steady),
+      list:
+        flags.list &&
+        ((t) =>
+          t.variant
+            ? measureLoadSteady(t, { connections: 1, seconds, loadgen, cpu: SIDE_CPU, upstreamPid: upstream.pid, body: LIST_BODY }, steady)
+            : undefined),
       sse: async (t) => {
         const sse = [];
         for (let i = 0; i < 12; i++) sse.push((await sseProbe(t.url, { headers: t.headers ?? {} })).firstEvent);
@@ -114,9 +123,9 @@ for (let round = 0; round < rounds; round++) {
       },
     });
     for (const t of order) {
-      const { load, sse } = measured[t.key];
+      const { load, list, sse } = measured[t.key];
       const [c1, c32] = [load[1], load[32]];
-      results[t.key].push({ c1, c32, ttfe: sse, busy: busy.has(t.key) });
+      results[t.key].push({ c1, c32, list, ttfe: sse, busy: busy.has(t.key) });
       log(
         `round ${round + 1} ${t.key.padEnd(44)} c1 p50 ${fmt(c1.p50, 3)} ms ${fmt(c1.rps, 0)} rps, ${fmt(c1.cpuUsPerReq, 0)} µs CPU/req | ` +
           `c32 ${fmt(c32.rps, 0)} rps, ${fmt(c32.cpuUsPerReq, 0)} µs CPU/req | other work ${fmt(Math.max(c1.foreign, c32.foreign) * 100, 0)}%`,
@@ -134,8 +143,8 @@ const direct = results.direct;
 const directP50 = median(direct.map((r) => r.c1.p50));
 const directTtfe = median(direct.map((r) => r.ttfe));
 const lines = [
-  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is (paired by round) | x/bare req/s c=32 (paired by round; min–max) | bare/x CPU/req c=32 (paired by round) | SSE TTFE − direct (ms) |",
-  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  "| runtime | target | p50 c=1 (ms) | added p50 vs direct (ms) | req/s c=1 | req/s c=32 | proxy CPU/req c=1 (µs) | proxy CPU/req c=32 (µs) | req/s c=32 vs as is (paired by round) | x/bare req/s c=32 (paired by round; min–max) | bare/x CPU/req c=32 (paired by round) | SSE TTFE − direct (ms) | tools/list p50 c=1 (ms); CPU/req (µs) |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ];
 for (const runtime of runtimes) {
   // The bare passthrough that is cheaper by its median CPU per request at c=32, as run.mjs picks it.
@@ -159,7 +168,8 @@ for (const runtime of runtimes) {
         `${fmt(median(r.map((x) => x.c32.rps)), 0)} | ${fmt(median(r.map((x) => x.c1.cpuUsPerReq)), 0)} | ${fmt(median(r.map((x) => x.c32.cpuUsPerReq)), 0)} | ` +
         `${fmt(paired(r, asIs, (x, a) => x.c32.rps / a.c32.rps))} | ${pairedRange(r, fastest, (x, b) => x.c32.rps / b.c32.rps)} | ` +
         `${fmt(paired(r, bare, (x, b) => b.c32.cpuUsPerReq / x.c32.cpuUsPerReq))} | ` +
-        `${fmt(median(r.map((x) => x.ttfe)) - directTtfe)} |`,
+        `${fmt(median(r.map((x) => x.ttfe)) - directTtfe)} | ` +
+        `${r[0]?.list ? `${fmt(median(r.map((x) => x.list.p50)), 3)}; ${fmt(median(r.map((x) => x.list.cpuUsPerReq)), 0)}` : "–"} |`,
     );
   }
 }

@@ -39,10 +39,11 @@ const PATCHES = {
   // request's classification (the bench sends the same message every time).
   noParse: {
     file: "src/steps/read.ts",
-    apply: replace(
-      "parseMessage(decodeUtf8(bytes))",
-      "((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= parseMessage(decodeUtf8(bytes)))",
-    ),
+    apply: (text) =>
+      text.replace(
+        /parseMessage\(decodeUtf8\(bytes\)(, [^)]*)?\)/,
+        (call) => `((globalThis as { __benchMcp?: ReturnType<typeof parseMessage> }).__benchMcp ??= ${call})`,
+      ),
   },
 
   // Request headers not filtered: the client's headers (their record) go upstream as they are.
@@ -57,10 +58,11 @@ const PATCHES = {
   noResponseCleanup: {
     file: "src/steps/forward.ts",
     apply: replace(
-      "state.response = forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
-      "state.response = responseBody === upstreamBody ? response : forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody);",
+      "forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody)",
+      "(responseBody === upstreamBody ? response : forClient(response, responseBody, serverDrops, answerHeaders, upstreamBody))",
     ),
   },
+
   // No upstream deadline: no AbortController, no timer, no signal on the upstream fetch.
   noDeadline: {
     file: "src/steps/forward.ts",
@@ -72,6 +74,14 @@ const PATCHES = {
         ],
         ["signal: deadline.signal };", "};"],
       ].reduce((t, [from, to]) => (t.includes(from) ? t.replace(from, to) : "\u0000missing"), text),
+  },
+  // Discovery lists not filtered (the answer to tools/list passes as it came): what filtering costs.
+  noDiscoveryFilter: {
+    file: "src/mcp/discovery.ts",
+    apply: replace(
+      "export function needsFiltering(method: string): boolean {",
+      "export function needsFiltering(_method: string): boolean { return false; }\nfunction __benchUnused2(method: string): boolean {",
+    ),
   },
   // Diagnostic only (it breaks revocation): a key's record, once found in the store, kept (in
   // the module, so the admin's reads on workerd, in the same isolate, fill it too).
@@ -117,6 +127,11 @@ export const VARIANTS = [
       }),
     },
     note: "GATEWAY_CONFIG with access logs, analytics and metrics off (the defaults have all three on)",
+  },
+  {
+    name: "no discovery filtering",
+    patches: ["noDiscoveryFilter"],
+    note: "diagnostic, not a fix (the consumer would see every tool): list answers pass unfiltered, so the secured gateway's tools/list shows what filtering costs",
   },
   {
     name: "key read once",
