@@ -201,6 +201,17 @@ async function sseRuns(target) {
 // ---------------------------------------------------------------------------------------------
 // Run
 
+// The code the servers were started from: read before they start (others may commit meanwhile).
+const gitState = (() => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: root }).toString().trim();
+    return dirty ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)` : head;
+  } catch {
+    return "?";
+  }
+})();
+
 const started = Date.now();
 const loadBefore = loadAverage();
 log(
@@ -619,15 +630,7 @@ const machine = {
   hono: pkgVersion("hono"),
   loadgen: config.loadgen === "wrk" ? version("wrk", ["-v"]).replace(/\s*Copyright.*$/, "") : "node:http client",
 };
-const gitState = (() => {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: root }).toString().trim();
-    return dirty ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)` : head;
-  } catch {
-    return "?";
-  }
-})();
+
 const command = `node scripts/bench/run.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`;
 
 const report = [
