@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { type Admin, type AdminSettings, isAdminRequest } from "./admin/admin.ts";
 import { activityEndpoint, helloEndpoint, metricsEndpoint } from "./endpoints/observe.ts";
 import { prmEndpoint } from "./endpoints/prm.ts";
+import { KeyRepository } from "./auth/api-keys.ts";
 import type { AuthConfig } from "./auth/config.ts";
 import type { ClientAddress, ClientCertificateSource, GatewayEnv, WaitUntil } from "./context.ts";
 import { answerError } from "./errors.ts";
@@ -37,6 +38,7 @@ import { ToolHeaderBook } from "./mcp/param-headers.ts";
 import { record, traceUpstream } from "./steps/record.ts";
 import { route } from "./steps/route.ts";
 import { RequestPath } from "./steps/step.ts";
+import { DEFAULT_STAMP_MAX_AGE_MS } from "./stores/stamp.ts";
 import type { KeyValueStore } from "./stores/types.ts";
 import type { Limiter } from "./traffic/limiter.ts";
 import { MemoryLimiter } from "./traffic/memory.ts";
@@ -114,6 +116,8 @@ export type Gateway = Hono<GatewayEnv>;
 interface Shared {
   registry: RouteRegistry;
   policies: PolicyCache;
+  /** The keys' sessions as the request path reads them (kept within the max age). */
+  keys: KeyRepository;
   limiter: Limiter;
   waitUntil: WaitUntil;
   observer: Observer;
@@ -132,6 +136,7 @@ function requestPath(deps: GatewayDeps, shared: Shared): RequestPath {
   const authentication = authenticate({
     store: deps.store,
     policies: shared.policies,
+    keys: shared.keys,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.clientCertificate ? { clientCertificate: deps.clientCertificate } : {}),
     publicOrigins,
@@ -216,6 +221,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
   });
   const policies = new PolicyCache(deps.store, maxAgeMs);
+  const keys = new KeyRepository(deps.store, { reuseParsed: true, maxAgeMs: maxAgeMs ?? DEFAULT_STAMP_MAX_AGE_MS });
   const admin = deps.admin?.settings.enabled ? deps.admin : undefined;
   const observer = deps.observer ?? new Observer({ config: NOTHING_RECORDED });
   // Names a policy gives count as known label values (`observe/labels.ts`).
@@ -231,6 +237,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const path = requestPath(deps, {
     registry,
     policies,
+    keys,
     limiter: deps.limiter ?? new MemoryLimiter(),
     waitUntil: deps.waitUntil ?? ((_c, task) => void task),
     observer,
@@ -243,6 +250,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             adminEndpoint(admin, () => {
               registry.invalidate();
               policies.invalidate();
+              keys.invalidate();
             }),
           ]
         : []),

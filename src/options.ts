@@ -10,7 +10,7 @@
  * | --- | --- | --- |
  * | `HOST`, `PORT` | where Bun and Deno listen (PORT 0: any free port) | `127.0.0.1`, `8787` |
  * | `UPSTREAM_TIMEOUT_SECONDS` | upstream timeout where a definition sets none (seconds, > 0) | 30 |
- * | `GATEWAY_CONFIG_MAX_AGE_MS` | how often the config's version stamps are re-read (ms, ≥ 0) | 1000 |
+ * | `GATEWAY_CONFIG_MAX_AGE_MS` | how often the config's version stamps are re-read, and how long a key's session is kept (ms, ≥ 0) | 1000 |
  * | `GATEWAY_PUBLIC_ORIGINS` | the origins clients reach the gateway by (comma-separated http(s) origins) | none |
  * | `GATEWAY_SECRET` | the Gateway API's `X-Tyk-Authorization` secret | none: `/tyk/` closed |
  * | `DASHBOARD_API_KEYS` | the Dashboard API's keys (comma-separated) | none: `/api/` closed |

@@ -1,8 +1,11 @@
 /**
  * API keys: how they are made, hashed and stored. The key itself is never stored: it is shown once,
- * when created, and kept as `key:<sha256 hex>` (`stores/layout.ts`) holding the key's session. A
- * key is read on every request that presents it, so a revoked, expired or deactivated key stops
- * working on the next request.
+ * when created, and kept as `key:<sha256 hex>` (`stores/layout.ts`) holding the key's session. The
+ * request path reads a key's session at most once per max age (`GATEWAY_CONFIG_MAX_AGE_MS`, default
+ * 1 s; 0: on every request), as Tyk caches sessions locally, and at once after an admin write the
+ * gateway handled; an unknown key is looked up every time. So a revoked, changed or deactivated key
+ * stops working on the next request of the process or isolate that handled the change, and within
+ * the max age (plus the store's propagation) everywhere else; an expiry is judged on every request.
  */
 import * as v from "valibot";
 import { type KeySession, KeySessionSchema } from "../policy/model.ts";
@@ -76,20 +79,29 @@ function deepFreeze<T>(value: T): T {
 
 export class KeyRepository {
   readonly #store: KeyValueStore;
-  /** With `reuseParsed`: per key hash, the last stored text read and its parsed (frozen) session. */
-  readonly #parsed: Map<string, { raw: string; session: Readonly<KeySession> }> | undefined;
+  /** With `reuseParsed`: per key hash, the last stored text read, its parsed (frozen) session, and when it was read. */
+  readonly #parsed: Map<string, { raw: string; session: Readonly<KeySession>; readAt: number }> | undefined;
   readonly #maxParsed: number;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
 
   /**
-   * @param options.reuseParsed keep the last session parsed per key (at most `maxParsed` keys): when
-   *   the store hands back the very same text, its parse is reused, frozen (the store is still read
-   *   every time, so a revoked or changed key is seen on the next read). For the request path,
-   *   which only reads sessions; the management APIs parse every read.
+   * @param options.reuseParsed keep the last session parsed per key (at most `maxParsed` keys),
+   *   frozen: read again from the store once it is older than `maxAgeMs` (default 0: every time),
+   *   and its parse reused when the store hands back the very same text. For the request path,
+   *   which only reads sessions; the management APIs read and parse every time.
    */
-  constructor(store: KeyValueStore, options: { reuseParsed?: boolean; maxParsed?: number } = {}) {
+  constructor(store: KeyValueStore, options: { reuseParsed?: boolean; maxParsed?: number; maxAgeMs?: number; now?: () => number } = {}) {
     this.#store = store;
     this.#parsed = options.reuseParsed ? new Map() : undefined;
     this.#maxParsed = options.maxParsed ?? 1024;
+    this.#maxAgeMs = options.maxAgeMs ?? 0;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Forgets every session kept: the next request of each key reads the store (after an admin write). */
+  invalidate(): void {
+    this.#parsed?.clear();
   }
 
   /** Hashes of every stored key. */
@@ -97,7 +109,18 @@ export class KeyRepository {
     return (await this.#store.list(API_KEY_PREFIX)).map((k) => k.slice(API_KEY_PREFIX.length));
   }
 
-  async get(hash: string): Promise<KeySession | null> {
+  /** A session kept within the max age, at once; else the store's. */
+  get(hash: string): KeySession | null | Promise<KeySession | null> {
+    const parsed = this.#parsed;
+    if (parsed !== undefined && this.#maxAgeMs > 0) {
+      const known = parsed.get(hash);
+      if (known !== undefined && this.#now() - known.readAt < this.#maxAgeMs) return known.session;
+    }
+    return this.#read(hash);
+  }
+
+  async #read(hash: string): Promise<KeySession | null> {
+    const readAt = this.#now();
     const raw = await this.#store.get(API_KEY_PREFIX + hash);
     const parsed = this.#parsed;
     if (parsed === undefined) return raw === null ? null : parse(raw);
@@ -106,12 +129,15 @@ export class KeyRepository {
       return null;
     }
     const known = parsed.get(hash);
-    if (known !== undefined && known.raw === raw) return known.session;
+    if (known !== undefined && known.raw === raw) {
+      known.readAt = readAt;
+      return known.session;
+    }
     const session = parse(raw);
     if (session === null) parsed.delete(hash);
     else {
       if (known === undefined && parsed.size >= this.#maxParsed) parsed.delete(parsed.keys().next().value!);
-      parsed.set(hash, { raw, session: deepFreeze(session) });
+      parsed.set(hash, { raw, session: deepFreeze(session), readAt });
     }
     return session;
   }

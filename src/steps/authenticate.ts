@@ -5,7 +5,8 @@
  *
  * - Open API (authentication off): no session; the definition's own allow/block rules still apply.
  * - Auth token: the key is hashed and looked up (`auth/api-keys.ts`); an unknown, revoked, expired
- *   or inactive key gets 401 (-32001) on the very next request after the change.
+ *   or inactive key gets 401 (-32001): at once after an admin write this gateway handled, within
+ *   the max age elsewhere (a session is kept at most `GATEWAY_CONFIG_MAX_AGE_MS`, default 1 s).
  * - JWT / OAuth 2.1: the token is verified (signature, algorithm, expiry, issuer, audience) by the
  *   scheme's verifier, compiled with the route; its policies come from its claims.
  * - Either way the consumer's access to this API comes from its policies (or a key's own
@@ -42,6 +43,11 @@ export interface AuthenticateOptions extends AuthCompileOptions {
   now?: () => number;
   /** The gateway's public origins (`GATEWAY_PUBLIC_ORIGINS`); see `publicOrigin`. */
   publicOrigins?: readonly string[];
+  /**
+   * The keys' sessions as the request path reads them (shared with the gateway, which invalidates
+   * them after admin writes). Default: read from `store` on every request.
+   */
+  keys?: KeyRepository;
 }
 
 /** A 401 with the challenge that tells the client how to authenticate. */
@@ -55,9 +61,9 @@ function unauthenticated(state: RequestState, auth: AuthConfig, reason: "credent
  * returns nothing to wait for, on an open API (the state's defaults are an open API's).
  */
 export function authenticate(options: AuthenticateOptions): Step<AuthConfig | undefined> {
-  // The key's record is read from the store on every request (revocation holds on the next one);
-  // only the parse of an unchanged record, and the hash of a key seen lately, are reused.
-  const keys = new KeyRepository(options.store, { reuseParsed: true });
+  // A key's record is read from the store at most once per max age (and at once after an admin
+  // write); the parse of an unchanged record, and the hash of a key seen lately, are reused.
+  const keys = options.keys ?? new KeyRepository(options.store, { reuseParsed: true });
   const keyHashes = new KeyHashes();
   const policies = options.policies;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -93,7 +99,8 @@ export function authenticate(options: AuthenticateOptions): Step<AuthConfig | un
         const hash = typeof known === "string" ? known : await known;
         let record: KeySession | null;
         try {
-          record = await keys.get(hash);
+          const read = keys.get(hash);
+          record = read instanceof Promise ? await read : read;
         } catch (cause) {
           throw new GatewayError("key_store_unavailable", undefined, { cause });
         }
