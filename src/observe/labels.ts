@@ -7,9 +7,9 @@
  * - `mcp_primitive_name`: a name this API knows: its definition's `mcpTools`/`mcpResources`/
  *   `mcpPrompts` keys, the plain names its policies' `mcp_access_rights` list, and what its upstream
  *   lists (its `tools/list`, `resources/list`, `resources/templates/list` and `prompts/list` answers
- *   to clients, read by the record step, and the catalog the dashboard reads, `catalog.ts`). A
- *   resource URI that matches a listed template counts as the template.
- *   Any other name is {@link OTHER}, and so is every name past {@link MAX_NAMES} of one API.
+ *   to clients, read by the record step when {@link ListLearning} says so, and the catalog the
+ *   dashboard reads, `catalog.ts`). A resource URI that matches a listed template counts as the
+ *   template. Any other name is {@link OTHER}, and so is every name past {@link MAX_NAMES} of one API.
  * - Anything else that comes from outside (a session alias, a JWT subject): the first
  *   `cap` distinct values (default {@link MAX_VALUES}), then {@link OTHER}.
  */
@@ -125,6 +125,11 @@ export class KnownNames {
     }
   }
 
+  /** Whether `apiId` can learn no more names of `type` (it has {@link MAX_NAMES}). */
+  full(apiId: string, type: PrimitiveType): boolean {
+    return (this.#apis.get(apiId)?.[type].size ?? 0) >= MAX_NAMES;
+  }
+
   /** Whether `apiId` knows the name (or, for a resource, a template it matches). */
   knows(apiId: string, type: PrimitiveType, name: string): boolean {
     return this.label(apiId, type, name) !== OTHER;
@@ -145,5 +150,65 @@ export class KnownNames {
   /** Forgets what the upstream said of `apiId` (the definition's and policies' names are added again). */
   reset(apiId: string): void {
     this.#apis.delete(apiId);
+  }
+}
+
+/**
+ * How long what one list answer taught is trusted (ms): a page of an API's list (its method and
+ * cursor) is read again, on its next answer, once this long has passed.
+ */
+export const LIST_RELEARN_MS = 60_000;
+/** How soon (ms) a page is read again once a call has named a primitive of its type that the API does not know. */
+export const LIST_RELEARN_UNKNOWN_MS = 5_000;
+/** At most this many pages (method and cursor) of one API remembered; past it, pages not read for {@link LIST_RELEARN_MS} are forgotten. */
+export const MAX_LIST_PAGES = 64;
+
+/** The primitive type each list method names. */
+const LIST_TYPE: Readonly<Record<string, PrimitiveType>> = {
+  "tools/list": "tool",
+  "prompts/list": "prompt",
+  "resources/list": "resource",
+  "resources/templates/list": "resource",
+};
+
+/**
+ * Which list answers are read for names. Reading one (a copy of its body, decoded and parsed again
+ * off the response path) costs about what passing it on does, so a page is read when this process
+ * or isolate has not read it for {@link LIST_RELEARN_MS}, or for {@link LIST_RELEARN_UNKNOWN_MS}
+ * once a call has named a primitive of its type that the API does not know; every other list
+ * answer passes untouched. Per API, per page (method and cursor); time is handed in (Unix ms).
+ */
+export class ListLearning {
+  readonly #apis = new Map<string, { read: Map<string, number>; unknown: Set<PrimitiveType> }>();
+
+  /**
+   * Whether the answer to a list request should be read for names now; when it should, the page
+   * counts as read from `now` on (one answer read per page and interval, whether it teaches or not).
+   */
+  claim(apiId: string, method: string, cursor: string, now: number): boolean {
+    const type = LIST_TYPE[method];
+    if (type === undefined) return false;
+    let api = this.#apis.get(apiId);
+    if (api === undefined) {
+      api = { read: new Map(), unknown: new Set() };
+      this.#apis.set(apiId, api);
+    }
+    // A long cursor is known by its ends and length (a page key stays small).
+    const page = `${method}\u0000${cursor.length <= 512 ? cursor : `${cursor.slice(0, 256)}${cursor.length}${cursor.slice(-256)}`}`;
+    const last = api.read.get(page);
+    const wanted = api.unknown.has(type);
+    if (last !== undefined && now - last < (wanted ? LIST_RELEARN_UNKNOWN_MS : LIST_RELEARN_MS)) return false;
+    if (last === undefined && api.read.size >= MAX_LIST_PAGES) {
+      for (const [key, at] of api.read) if (now - at >= LIST_RELEARN_MS) api.read.delete(key);
+      if (api.read.size >= MAX_LIST_PAGES) return false;
+    }
+    api.read.set(page, now);
+    api.unknown.delete(type);
+    return true;
+  }
+
+  /** A call named a primitive of `type` that `apiId` does not know: its lists are read again sooner. */
+  unknown(apiId: string, type: PrimitiveType): void {
+    this.#apis.get(apiId)?.unknown.add(type);
   }
 }

@@ -19,7 +19,7 @@ import type { SecretSource } from "../proxy/upstream-auth.ts";
 import { AnalyticsBuckets, type AnalyticsStore } from "./analytics.ts";
 import { CATALOG_MAX_AGE_MS, type Catalog, namesInListAnswer, readCatalog } from "./catalog.ts";
 import type { ObserveConfig } from "./config.ts";
-import { KnownNames, methodLabel } from "./labels.ts";
+import { KnownNames, ListLearning, methodLabel, OTHER } from "./labels.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { accessLogLine, type RequestRecord, redactedArguments } from "./record.ts";
 import { randomHex } from "./trace-context.ts";
@@ -70,6 +70,8 @@ interface CatalogEntry {
 export class Observer {
   readonly config: ObserveConfig;
   readonly names = new KnownNames();
+  /** Which list answers the record step keeps and reads for names. */
+  readonly lists = new ListLearning();
   readonly metrics: GatewayMetrics | undefined;
   readonly traces: GatewayTraces | undefined;
   readonly analytics: AnalyticsStore | undefined;
@@ -211,10 +213,15 @@ export class Observer {
       }
       if (logs) lines.push(accessLogLine(record, this.#template));
       this.traces?.record(record);
-      if (this.analytics !== undefined && record.tracked && record.apiId !== "") {
-        const type = record.primitiveType as PrimitiveType | "";
-        this.#buckets.add(record, this.names.label(record.apiId, type, record.primitiveName), methodLabel(record.mcpMethod));
+      const type = record.primitiveType as PrimitiveType | "";
+      let name = record.primitiveName;
+      if (type !== "" && name !== "" && record.apiId !== "") {
+        name = this.names.label(record.apiId, type, name);
+        // A name the API does not know (and could still learn): its list is read again sooner.
+        if (name === OTHER && !this.names.full(record.apiId, type)) this.lists.unknown(record.apiId, type);
       }
+      if (this.analytics !== undefined && record.tracked && record.apiId !== "")
+        this.#buckets.add(record, name, methodLabel(record.mcpMethod));
     }
     this.metrics?.record(batch);
     if (lines.length > 0) {

@@ -5,10 +5,14 @@
  * the spans and the analytics in batches, off the response path (`deps.waitUntil`). Nothing here
  * waits, and nothing that fails later can fail or slow the request.
  *
- * - Latencies end with the answer: an SSE answer to a request, and a list answer, when its end has
- *   passed (its body is watched for its end, or the client's leaving), any other answer when its
- *   head is handed back. A list answer's names (`tools/list`, …) are read off the response path:
- *   they are the names metrics and analytics count as themselves (`observe/labels.ts`). Upstream latency runs from the upstream request to that same end; the gateway's is the rest.
+ * - Latencies end with the answer: an SSE answer to a request when its end has passed (its body is
+ *   watched for its end, or the client's leaving), any other answer when its head is handed back.
+ *   Upstream latency runs from the upstream request to that same end; the gateway's is the rest.
+ * - A list answer (`tools/list`, …) names what the upstream has: the names metrics and analytics
+ *   count as themselves (`observe/labels.ts`). When the observer wants a page read again
+ *   (`ListLearning`: not read for a minute in this process or isolate, or a call named a primitive
+ *   the API does not know), its body is kept as it passes and read off the response path; every
+ *   other list answer passes untouched.
  * - The gateway's own endpoints (management APIs, `/metrics`, `/hello`, the dashboard, PRM
  *   documents) are not recorded.
  * - Tracing (`opentelemetry.enabled`): {@link traceUpstream} continues the client's `traceparent`
@@ -236,32 +240,42 @@ export function record(options: RecordOptions): Step<RecordPart> {
     finish(c, state, response, part) {
       // Nothing to record, or one of the gateway's own endpoints answered (no API, no error).
       if (!active || (state.match === undefined && state.error === undefined)) return response;
+      const head = performance.now();
       const body = response.body;
       const mcp = state.mcp;
-      const list = mcp?.kind === "request" && state.error === undefined && state.upstreamStart !== 0 && LIST_METHODS.has(mcp.method);
-      if (body !== null && mcp?.kind === "request" && (list || streamed(state))) {
-        // An SSE answer ends with its last event, and a list answer names what the upstream has:
-        // the record waits for the body's end, off the response path.
-        let finished!: (bytes: Uint8Array[] | undefined) => void;
-        const ended = new Promise<Uint8Array[] | undefined>((resolve) => {
-          finished = resolve;
-        });
-        const watched = new Response(watchEnd(body, list, finished), response);
-        waitUntil(
-          c,
-          ended.then((bytes) => {
-            const r = complete(c, state, response, part, performance.now());
-            if (bytes !== undefined && mcp.id !== null) {
-              r.listAnswer = decodeAll(bytes);
-              r.listAnswerSse = streamed(state);
-              r.listId = mcp.id;
-            }
-            return observer.add(r);
-          }),
-        );
-        return watched;
+      if (body !== null && mcp?.kind === "request") {
+        const sse = streamed(state);
+        // A list answer is read for names only when the observer wants that page read again.
+        const list =
+          state.error === undefined &&
+          state.upstreamStart !== 0 &&
+          mcp.id !== null &&
+          LIST_METHODS.has(mcp.method) &&
+          observer.lists.claim(state.match.route.id, mcp.method, cursorOf(state.body), Date.now());
+        if (list || sse) {
+          // An SSE answer ends with its last event, and a list answer read for names is kept whole:
+          // the record waits for the body's end, off the response path.
+          let finished!: (bytes: Uint8Array[] | undefined) => void;
+          const ended = new Promise<Uint8Array[] | undefined>((resolve) => {
+            finished = resolve;
+          });
+          const watched = new Response(watchEnd(body, list, finished), response);
+          waitUntil(
+            c,
+            ended.then((bytes) => {
+              const r = complete(c, state, response, part, sse ? performance.now() : head);
+              if (bytes !== undefined && mcp.id !== null) {
+                r.listAnswer = decodeAll(bytes);
+                r.listAnswerSse = sse;
+                r.listId = mcp.id;
+              }
+              return observer.add(r);
+            }),
+          );
+          return watched;
+        }
       }
-      hand(c, complete(c, state, response, part, performance.now()));
+      hand(c, complete(c, state, response, part, head));
       return response;
     },
   };
@@ -269,6 +283,21 @@ export function record(options: RecordOptions): Step<RecordPart> {
 
 /** The list methods whose answers teach the observer an upstream's names (`observe/labels.ts`). */
 const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
+
+const utf8 = new TextDecoder();
+
+/** A list request's `params.cursor` (`""` for the first page, or a body that names none). */
+function cursorOf(body: Uint8Array | undefined): string {
+  if (body === undefined) return "";
+  const text = utf8.decode(body);
+  if (!text.includes("cursor")) return "";
+  try {
+    const cursor = (JSON.parse(text) as { params?: { cursor?: unknown } }).params?.cursor;
+    return typeof cursor === "string" ? cursor : "";
+  } catch {
+    return "";
+  }
+}
 
 function decodeAll(chunks: Uint8Array[]): string {
   const decoder = new TextDecoder();
