@@ -2,6 +2,8 @@
 // on exit), CPU pinning, CPU-time accounting from /proc, and statistics.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus as osCpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,15 +28,35 @@ export function hasCommand(name) {
 
 const children = new Set();
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server that must be told its port). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * Starts a server process (own process group) and resolves once `ready` matches its output; the
  * first capture group of `ready` is the port. With `cpu`, the process (all its threads) runs on
  * that CPU only (taskset).
+ *
+ * `sinkStdout`: the process's stdout goes to /dev/null, a sink that takes every write at once and
+ * costs no other process anything (a gateway's access-log lines are not read by this script, on
+ * the load generator's CPU). Readiness is then `readyUrl` answering (any HTTP status), polled, and
+ * the port is `port` (the caller chose it: see {@link freePort}); stderr is still kept.
  */
-export function startServer(name, command, args, { env = {}, ready, cpu, timeoutMs = 60_000 } = {}) {
+export function startServer(name, command, args, { env = {}, ready, cpu, timeoutMs = 60_000, sinkStdout = false, readyUrl, port } = {}) {
+  if (sinkStdout && (readyUrl === undefined || port === undefined)) throw new Error(`${name}: sinkStdout needs readyUrl and port`);
   const [cmd, argv] = cpu !== undefined ? ["taskset", ["-c", String(cpu), command, ...args]] : [command, args];
-  const child = spawn(cmd, argv, { cwd: root, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const stdio = ["ignore", sinkStdout ? "ignore" : "pipe", "pipe"];
+  const child = spawn(cmd, argv, { cwd: root, env: childEnv(env), stdio, detached: true });
   children.add(child);
+  if (sinkStdout) return readyByUrl(name, child, readyUrl, port, timeoutMs);
   let output = "";
   const onData = (chunk) => {
     output += chunk.toString();
@@ -83,6 +105,48 @@ export function startServer(name, command, args, { env = {}, ready, cpu, timeout
       clearTimeout(timer);
       reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${output}`));
     });
+  });
+}
+
+/** {@link startServer}'s readiness for a process whose stdout goes to the sink: its URL answers. */
+function readyByUrl(name, child, readyUrl, port, timeoutMs) {
+  let output = "";
+  child.stderr.on("data", (chunk) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  });
+  const server = { name, child, pid: child.pid, port, output: () => output, stop: () => stopChild(child) };
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const fail = (error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(error);
+    };
+    const timer = setTimeout(() => {
+      stopChild(child);
+      fail(new Error(`${name} did not answer ${readyUrl} in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    child.on("error", fail);
+    child.on("exit", (code, signal) => {
+      children.delete(child);
+      fail(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${output}`));
+    });
+    const poll = async () => {
+      while (!done) {
+        try {
+          const res = await fetch(readyUrl, { signal: AbortSignal.timeout(1000) });
+          await res.arrayBuffer();
+          done = true;
+          clearTimeout(timer);
+          return resolve(server);
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    void poll();
   });
 }
 
@@ -292,4 +356,96 @@ export async function waitForQuiet({ maxMs = 20_000, threshold = 0.15, windowMs 
     if (busiest < threshold) return { waitedMs: waited, busiest, quiet: true };
     if (waited >= maxMs) return { waitedMs: waited, busiest, quiet: false };
   }
+}
+
+/** A number with `digits` decimals, or "–" when it is not one. */
+export const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
+
+/** Median, lowest and highest of per-round values (those that are numbers), and how many. */
+export function roundStats(values) {
+  const v = values.filter((x) => Number.isFinite(x));
+  return { median: median(v), min: v.length ? Math.min(...v) : NaN, max: v.length ? Math.max(...v) : NaN, n: v.length };
+}
+
+/** A {@link roundStats}'s per-round range, `min–max`. */
+export const range = (st, digits = 2) => `${fmt(st.min, digits)}–${fmt(st.max, digits)}`;
+
+/**
+ * A target held to per-round values `st` ({@link roundStats}): it passes when the median does
+ * (`atLeast` or `atMost` the threshold); when the threshold lies within the per-round range, the
+ * note says so, whichever side the median falls. Returns `{ value, pass, note }` for a checks table.
+ */
+export function judge(st, { atLeast, atMost, digits = 3, unit = "" }) {
+  const pass = atLeast !== undefined ? st.median >= atLeast : st.median <= atMost;
+  const threshold = atLeast ?? atMost;
+  const within = st.n > 1 && st.min <= threshold && threshold <= st.max;
+  return { value: `${fmt(st.median, digits)}${unit} (rounds ${range(st, digits)}${unit})`, pass, note: within ? "within the spread" : "" };
+}
+
+/** A checks table's row: `result` overrides PASS/**FAIL** (a measure reported without a target). */
+export function checkLine({ runtime, target, value, pass, note, result }) {
+  const shown = result ?? (pass ? "PASS" : "**FAIL**");
+  return `| ${runtime} | ${target} | ${value} | ${shown}${note ? ` (${note})` : ""} |`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What was measured, on what
+
+/**
+ * The code the servers are started from, read before they start (others may commit meanwhile):
+ * HEAD's short hash, and how many files under src/ (and wrangler.toml) differ from it.
+ */
+export function codeState() {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: root }).toString().trim();
+    return dirty ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)` : head;
+  } catch {
+    return "?";
+  }
+}
+
+/** The first line a command prints for its version (`wrk -v` prints it and exits with 1). */
+function version(command, args) {
+  const firstLine = (out) =>
+    String(out ?? "")
+      .trim()
+      .split("\n")[0] || "?";
+  try {
+    return firstLine(execFileSync(command, args, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] }));
+  } catch (error) {
+    return firstLine(error.stdout?.length ? error.stdout : error.stderr);
+  }
+}
+
+const pkgVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+};
+
+/** The machine and the versions of what runs, for a results file's header. */
+export function machineInfo(loadgen) {
+  return {
+    nproc: osCpus().length,
+    cpu: osCpus()[0]?.model ?? "?",
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    kernel: release(),
+    node: process.version,
+    bun: version(bin("bun"), ["--version"]),
+    workerd: version(bin("workerd"), ["--version"]),
+    miniflare: pkgVersion("miniflare"),
+    hono: pkgVersion("hono"),
+    loadgen: loadgen === "wrk" ? version("wrk", ["-v"]).replace(/\s*Copyright.*$/, "") : "node:http client",
+  };
+}
+
+/** {@link machineInfo} as the two header lines of a results file. */
+export function machineLines(m) {
+  return [
+    `- Machine: ${m.nproc} CPUs (nproc), ${m.cpu}, ${m.memory}, Linux ${m.kernel}`,
+    `- Versions: node ${m.node}, bun ${m.bun}, workerd ${m.workerd.replace(/^workerd\s*/, "")} (miniflare ${m.miniflare}), hono ${m.hono}, load generator ${m.loadgen}`,
+  ];
 }

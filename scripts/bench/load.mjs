@@ -226,14 +226,19 @@ export function closeProbes() {
 }
 
 /**
- * One measured load run against `target` ({ url, pid, headers? }), with CPU accounting: the proxy's
- * CPU time per request (all its threads, from /proc), the upstream's, this process's, and how busy
- * each CPU was. `body`: the JSON-RPC POST sent (default {@link CALL_BODY}); the target's `headers`
- * (its credential) go with every request.
+ * One measured load run against `target` ({ url, pid, headers?, helperPids? }), with CPU
+ * accounting: the proxy's CPU time per request (all its threads, from /proc), the upstream's, this
+ * process's, and how busy each CPU was. `body`: the JSON-RPC POST sent (default
+ * {@link CALL_BODY}); the target's `headers` (its credential) go with every request. The target's
+ * `helperPids` (the processes a backend of its own needs: Redis and its REST bridge) are the
+ * benchmark's too: their CPU time is reported per request and not counted as other work.
  */
 export async function measureLoad(target, { connections, seconds, loadgen, cpu, upstreamPid, body }) {
+  const helpers = target.helperPids ?? [];
+  const helperCpu = () => helpers.reduce((sum, pid) => sum + cpuMs(pid), 0);
   const cpu0 = cpuMs(target.pid);
   const up0 = cpuMs(upstreamPid);
+  const helper0 = helperCpu();
   const cores0 = cpuTimes();
   const own0 = selfAndChildrenCpuMs();
   const all0 = totalProcessCpuMs();
@@ -243,12 +248,14 @@ export async function measureLoad(target, { connections, seconds, loadgen, cpu, 
   const cores = cpuUtilisation(cores0, cpuTimes());
   const proxyMs = cpuMs(target.pid) - cpu0;
   const upstreamMs = target.pid === upstreamPid ? 0 : cpuMs(upstreamPid) - up0;
-  // What else ran meanwhile: all process CPU time less ours (proxy, upstream, this script, wrk).
-  const foreignMs = totalProcessCpuMs() - all0 - proxyMs - upstreamMs - (selfAndChildrenCpuMs() - own0);
+  const helperMs = helperCpu() - helper0;
+  // What else ran meanwhile: all process CPU time less ours (proxy, upstream, helpers, this script, wrk).
+  const foreignMs = totalProcessCpuMs() - all0 - proxyMs - upstreamMs - helperMs - (selfAndChildrenCpuMs() - own0);
   return {
     ...r,
     cpuUsPerReq: (proxyMs * 1000) / r.requests,
     upstreamCpuUsPerReq: (upstreamMs * 1000) / r.requests,
+    helperCpuUsPerReq: (helperMs * 1000) / r.requests,
     /** Share of one CPU that other work (not this benchmark) used during the run. */
     foreign: Math.max(0, foreignMs / wallMs),
     cores,
@@ -274,9 +281,22 @@ export async function measureLoadSteady(target, options, { attempts = 3, maxFore
 }
 
 /**
+ * Before a target's runs in a round: waits (at most 10 s, and only while `budget` lasts) for a
+ * quiet machine, then warms the target up with `seconds` of load at c=32 that is not measured.
+ * Resolves with the busiest CPU's share when the machine did not become quiet, else `undefined`.
+ */
+export async function prepareTarget(target, { budget, seconds, loadgen, cpu }) {
+  const t0 = Date.now();
+  const quiet = await waitForQuiet({ maxMs: Math.max(0, Math.min(10_000, budget.remainingMs)) });
+  budget.remainingMs -= Date.now() - t0;
+  await postLoad(target.url, { loadgen, connections: 32, seconds, cpu, headers: target.headers ?? {} });
+  return quiet.quiet ? undefined : quiet.busiest;
+}
+
+/**
  * One round's runs of a group of targets, phase by phase: `prepare` then each target's run at the
  * first concurrency, each target's run at the next, and so on, then (with `list`) each target's
- * `list` run, then each target's SSE streams, in the order given. So runs that are compared with
+ * `list` run, then (with `sse`) each target's SSE streams, in the order given. So runs that are compared with
  * each other lie seconds apart, not the length of a whole round (a shared machine's speed drifts
  * within a minute).
  *
@@ -291,6 +311,6 @@ export async function measureInPhases(order, concurrencies, { prepare, load, lis
     }
   }
   if (list) for (const target of order) out[target.key].list = await list(target);
-  for (const target of order) out[target.key].sse = await sse(target);
+  if (sse) for (const target of order) out[target.key].sse = await sse(target);
   return out;
 }

@@ -65,26 +65,31 @@
 // bindings; load goes to a direct socket of the worker, bypassing Miniflare's entry worker (see
 // targets.mjs). Where the gateway's time goes: investigate.mjs (variants of the gateway with one
 // step removed) and profile.mjs (CPU profiles on Bun and workerd).
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { cpus, totalmem, release } from "node:os";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  bin,
   canPin,
+  checkLine,
+  codeState,
   cpuMs,
+  fmt,
   hasCommand,
+  judge,
   loadAverage,
+  machineInfo,
+  machineLines,
   median,
   pinProcess,
+  range,
   root,
   rotate,
+  roundStats as stats,
   spread,
   stopAllChildren,
-  waitForQuiet,
 } from "./lib.mjs";
-import { checkList, checkPost, closeProbes, LIST_BODY, measureInPhases, measureLoadSteady, postLoad, sseProbe } from "./load.mjs";
+import { checkList, checkPost, closeProbes, LIST_BODY, measureInPhases, measureLoadSteady, prepareTarget, sseProbe } from "./load.mjs";
 import { LIST_TOOLS, NAMED_TOOLS } from "./messages.mjs";
 import { startBunBare, startBunGateway, startUpstream, startWorkerdBare, startWorkerdGateway } from "./targets.mjs";
 
@@ -146,7 +151,6 @@ const SIDE_CPU = config.pin ? 1 : undefined;
 if (config.pin) pinProcess(process.pid, SIDE_CPU);
 
 const log = (...args) => console.error(...args);
-const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 
 // ---------------------------------------------------------------------------------------------
 // Measuring one target
@@ -170,20 +174,11 @@ const busyWarnings = [];
 
 /** Waits (briefly) for a quiet machine, then warms the target up with load that is not measured. */
 async function prepare(target) {
-  const t0 = Date.now();
-  const quiet = await waitForQuiet({ maxMs: Math.max(0, Math.min(10_000, budget.remainingMs)) });
-  budget.remainingMs -= Date.now() - t0;
-  if (!quiet.quiet) {
-    busyWarnings.push(`${target.key}: a CPU was ${fmt(quiet.busiest * 100, 0)}% busy with other work when its runs started`);
-    log(`warning: the machine is busy (${fmt(quiet.busiest * 100, 0)}% on one CPU) with other work; measuring ${target.key} anyway`);
+  const busiest = await prepareTarget(target, { budget, seconds: config.warmup, loadgen: config.loadgen, cpu: SIDE_CPU });
+  if (busiest !== undefined) {
+    busyWarnings.push(`${target.key}: a CPU was ${fmt(busiest * 100, 0)}% busy with other work when its runs started`);
+    log(`warning: the machine is busy (${fmt(busiest * 100, 0)}% on one CPU) with other work; measuring ${target.key} anyway`);
   }
-  await postLoad(target.url, {
-    loadgen: config.loadgen,
-    connections: 32,
-    seconds: config.warmup,
-    cpu: SIDE_CPU,
-    headers: target.headers ?? {},
-  });
 }
 
 /** A target's c=1 run of the 1000-tool `tools/list` (gateways and the direct path only). */
@@ -202,15 +197,7 @@ async function sseRuns(target) {
 // Run
 
 // The code the servers were started from: read before they start (others may commit meanwhile).
-const gitState = (() => {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: root }).toString().trim();
-    return dirty ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)` : head;
-  } catch {
-    return "?";
-  }
-})();
+const gitState = codeState();
 
 const started = Date.now();
 const loadBefore = loadAverage();
@@ -403,13 +390,6 @@ for (const runtime of config.runtimes) {
   for (const t of targets.filter((x) => x.runtime === runtime)) row(runtime, t.path, summary[t.key], false);
 }
 
-/** Median, lowest and highest of per-round values. */
-function stats(values) {
-  const v = values.filter((x) => Number.isFinite(x));
-  return { median: median(v), min: v.length ? Math.min(...v) : NaN, max: v.length ? Math.max(...v) : NaN, n: v.length };
-}
-const range = (st, digits = 2) => `${fmt(st.min, digits)}–${fmt(st.max, digits)}`;
-
 const checks = [];
 const sideBound = [];
 /** Per runtime, the bare passthrough the gateway's CPU per request is held to (by its median). */
@@ -423,17 +403,8 @@ const short = (target) => target.path.replace(/^bare passthrough \(body (\w+)\)$
  * A target check: `value` is the median of per-round values `st`; `pass` at the median. When the
  * threshold lies within the per-round spread, the result says so.
  */
-function check(runtime, target, st, { atLeast, atMost, digits = 3, unit = "" }) {
-  const pass = atLeast !== undefined ? st.median >= atLeast : st.median <= atMost;
-  const threshold = atLeast ?? atMost;
-  const within = st.n > 1 && st.min <= threshold && threshold <= st.max;
-  checks.push({
-    runtime,
-    target,
-    value: `${fmt(st.median, digits)}${unit} (rounds ${range(st, digits)}${unit})`,
-    pass,
-    note: within ? "within the spread" : "",
-  });
+function check(runtime, target, st, limits) {
+  checks.push({ runtime, target, ...judge(st, limits) });
 }
 for (const runtime of config.runtimes) {
   const bareTargets = targets.filter((t) => t.runtime === runtime && t.bare);
@@ -528,10 +499,7 @@ for (const runtime of config.runtimes) {
   }
 }
 const checkLines = ["| runtime | target | measured: median (per-round range) | result |", "|---|---|--:|---|"];
-for (const c of checks) {
-  const result = c.pass ? "PASS" : "**FAIL**";
-  checkLines.push(`| ${c.runtime} | ${c.target} | ${c.value} | ${result}${c.note ? ` (${c.note})` : ""} |`);
-}
+for (const c of checks) checkLines.push(checkLine(c));
 
 const noisy = Object.entries(summary)
   .filter(([, s]) => config.rounds > 1 && (s.load[32].rpsSpread > 0.1 || s.load[1].rpsSpread > 0.1))
@@ -594,42 +562,7 @@ const elapsed = (Date.now() - started) / 1000;
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function version(command, args) {
-  const firstLine = (out) =>
-    String(out ?? "")
-      .trim()
-      .split("\n")[0] || "?";
-  try {
-    return firstLine(
-      execFileSync(command, args, {
-        env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-  } catch (error) {
-    // `wrk -v` prints its version and exits with 1.
-    return firstLine(error.stdout?.length ? error.stdout : error.stderr);
-  }
-}
-const pkgVersion = (name) => {
-  try {
-    return JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
-  } catch {
-    return "?";
-  }
-};
-const machine = {
-  nproc: cpus().length,
-  cpu: cpus()[0]?.model ?? "?",
-  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-  kernel: release(),
-  node: process.version,
-  bun: version(bin("bun"), ["--version"]),
-  workerd: version(bin("workerd"), ["--version"]),
-  miniflare: pkgVersion("miniflare"),
-  hono: pkgVersion("hono"),
-  loadgen: config.loadgen === "wrk" ? version("wrk", ["-v"]).replace(/\s*Copyright.*$/, "") : "node:http client",
-};
+const machine = machineInfo(config.loadgen);
 
 const command = `node scripts/bench/run.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`;
 
@@ -678,8 +611,7 @@ if (config.write) {
     `- Date: ${new Date().toISOString()}`,
     `- Command: \`${command}\` (${elapsed.toFixed(0)} s)`,
     `- Code measured: ${gitState}`,
-    `- Machine: ${machine.nproc} CPUs (nproc), ${machine.cpu}, ${machine.memory}, Linux ${machine.kernel}`,
-    `- Versions: node ${machine.node}, bun ${machine.bun}, workerd ${machine.workerd.replace(/^workerd\s*/, "")} (miniflare ${machine.miniflare}), hono ${machine.hono}, load generator ${machine.loadgen}`,
+    ...machineLines(machine),
     `- Settings: ${config.rounds} round(s) of ${config.seconds} s per load run (+${config.warmup} s warm-up), ` +
       `${config.sseRuns} SSE streams per target and round (${config.sseEvents} events, ${config.sseDelayMs} ms apart); ` +
       `${config.listSeconds} s per c=1 tools/list run (${LIST_TOOLS} tools; the secured gateway filters them to ${NAMED_TOOLS.length}); ` +
