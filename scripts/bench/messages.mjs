@@ -59,13 +59,13 @@ export const BENCH_KEY = "bench-key-0123456789-abcdefghij-ABCDEFGHIJ";
 export const POLICY_ID = "bench-policy";
 
 /**
- * The policy the key is created for: its rights on the API `apiId` allow these JSON-RPC methods
+ * The policy the key is created for (`id`): its rights on the API `apiId` allow these JSON-RPC methods
  * and these tools (plain names, as definitions/policies/analyst.json lists them), so the bench's
  * `tools/call` of `echo` is allowed and a `tools/list` answer is filtered down to four tools.
  */
-export function benchPolicy(apiId) {
+export function benchPolicy(apiId, id = POLICY_ID) {
   return {
-    id: POLICY_ID,
+    id,
     name: "bench: a few methods and tools",
     state: "active",
     active: true,
@@ -85,3 +85,90 @@ export function benchPolicy(apiId) {
 
 /** The key's session, as `POST /tyk/keys/{key}` takes it. */
 export const BENCH_KEY_SESSION = { alias: "bench", apply_policies: [POLICY_ID] };
+
+// ---------------------------------------------------------------------------------------------
+// Limits at every level (costs.mjs): where each is written, and how it refuses once used up.
+
+/** A limit no run reaches: every level set to it lets every request of a benchmark through. */
+export const NEVER_REACHED = 1_000_000_000;
+
+const accessOf = (policy) => Object.values(policy.access_rights)[0];
+const middlewareOf = (definition) => {
+  const tyk = definition["x-tyk-api-gateway"];
+  tyk.middleware ??= {};
+  return tyk.middleware;
+};
+/** A definition's rate limit (Tyk's `{ enabled, rate, per }`, `per` a Tyk duration). */
+const definitionRate = (rate) => ({ enabled: true, rate, per: "1h" });
+
+/**
+ * Every level a limit can be set at (README, Traffic management), each with where it is written
+ * (`policy`: the consumer's policy and its access right on the API; `definition`: the API's
+ * definition) and what a request over it gets. `apply(object, limit)` writes `limit` requests per
+ * hour (a quota: `limit` requests per hour's period) into the policy or definition, in place. The
+ * load's `tools/call` of `echo` is counted at every level.
+ */
+export const LIMIT_LEVELS = [
+  {
+    name: "consumer rate limit (policy rate/per)",
+    on: "policy",
+    refusal: { status: 429, code: -32003 },
+    apply: (policy, limit) => Object.assign(policy, { rate: limit, per: 3600 }),
+  },
+  {
+    name: "consumer quota (policy quota_max/quota_renewal_rate)",
+    on: "policy",
+    refusal: { status: 403, code: -32005 },
+    apply: (policy, limit) => Object.assign(policy, { quota_max: limit, quota_renewal_rate: 3600 }),
+  },
+  {
+    name: "JSON-RPC method tools/call (access right's json_rpc_methods)",
+    on: "policy",
+    refusal: { status: 429, code: -32003 },
+    apply: (policy, limit) => {
+      accessOf(policy).json_rpc_methods = [{ name: "tools/call", limit: { rate: limit, per: 3600 } }];
+    },
+  },
+  {
+    name: "tool echo, per consumer (access right's mcp_primitives)",
+    on: "policy",
+    refusal: { status: 429, code: -32003 },
+    apply: (policy, limit) => {
+      accessOf(policy).mcp_primitives = [{ type: "tool", name: "echo", limit: { rate: limit, per: 3600 } }];
+    },
+  },
+  {
+    name: "tool echo, every consumer (middleware.mcpTools.echo.rateLimit)",
+    on: "definition",
+    refusal: { status: 429, code: -32003 },
+    apply: (definition, limit) => {
+      middlewareOf(definition).mcpTools = { echo: { rateLimit: definitionRate(limit) } };
+    },
+  },
+  {
+    name: "MCP endpoint (middleware.operations.mcpTransportPost.rateLimit)",
+    on: "definition",
+    refusal: { status: 429, code: -32003 },
+    apply: (definition, limit) => {
+      middlewareOf(definition).operations = { mcpTransportPost: { rateLimit: definitionRate(limit) } };
+    },
+  },
+  {
+    name: "upstream (upstream.rateLimit)",
+    on: "definition",
+    refusal: { status: 429, code: -32003 },
+    apply: (definition, limit) => {
+      definition["x-tyk-api-gateway"].upstream.rateLimit = definitionRate(limit);
+    },
+  },
+];
+
+/**
+ * `definition` and `policy` (copies) with `levels` (default: every level) set to `limit`: the
+ * definition's levels in the definition, the consumer's in the policy.
+ */
+export function withLimits({ definition, policy }, limit, levels = LIMIT_LEVELS) {
+  const out = { definition: structuredClone(definition), policy: structuredClone(policy) };
+  for (const level of levels) level.apply(out[level.on], limit);
+  return out;
+}
