@@ -12,14 +12,16 @@
  * and Deno). Counters are cumulative per process or isolate, which carries its own
  * `service.instance.id`.
  */
-import type { Attributes, Counter, Histogram } from "@opentelemetry/api";
+import type { Attributes, Counter } from "@opentelemetry/api";
+import { millisToHrTime } from "@opentelemetry/core";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { MeterProvider, MetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
+import { MeterProvider, type MetricData, MetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 // The serializer alone: the package's index also loads its HTTP server (node:http), which workerd
 // has not, and its exports map names only the index.
 import { PrometheusSerializer } from "../../node_modules/@opentelemetry/exporter-prometheus/dist/PrometheusSerializer.mjs";
 import type { ApiMetric, Dimension, ObserveConfig } from "./config.ts";
+import { HistogramSeries } from "./histograms.ts";
 import { BoundedValues, type KnownNames, methodLabel } from "./labels.ts";
 import type { RequestRecord } from "./record.ts";
 
@@ -34,8 +36,60 @@ type Value = (record: RequestRecord) => string;
 interface Instrument {
   spec: ApiMetric;
   counter: Counter | undefined;
-  histogram: Histogram | undefined;
+  histogram: HistogramSeries | undefined;
   values: { label: string; value: Value; fallback: string }[];
+}
+
+/**
+ * Records of one batch that every dimension and filter reads alike: counted together, their
+ * labels worked out once. The latencies are in seconds; `upstream` only of forwarded requests.
+ */
+interface Group {
+  record: RequestRecord;
+  count: number;
+  upstream: number[];
+  gateway: number[];
+  total: number[];
+}
+
+/** The fields of a record a dimension (by source and key) reads: records alike in these get the same label. */
+const FIELDS_READ: Readonly<Record<string, readonly (keyof RequestRecord)[]>> = {
+  "metadata api_id": ["apiId"],
+  "metadata api_name": ["apiName"],
+  "metadata method": ["method"],
+  "metadata path": ["path"],
+  "metadata status": ["status"],
+  "metadata response_code": ["status"],
+  "metadata client_ip": ["clientIp"],
+  "metadata mcp_method": ["mcpMethod"],
+  "metadata mcp_primitive_type": ["primitiveType"],
+  "metadata mcp_primitive_name": ["apiId", "primitiveType", "primitiveName"],
+  "metadata mcp_error_code": ["errorCode"],
+  "session alias": ["alias"],
+  "session key_hash": ["keyHash"],
+  "session oauth_id": ["authKind", "alias"],
+  "session policy_id": ["policies"],
+  "context jwt_claims_sub": ["authKind", "alias"],
+};
+
+/** The fields `dimension` reads (a token's subject under any source, as `valueFor` reads it). */
+function fieldsRead(dimension: Dimension): readonly (keyof RequestRecord)[] {
+  return (
+    FIELDS_READ[`${dimension.source} ${dimension.key}`] ??
+    (dimension.key === "jwt_claims_sub" ? FIELDS_READ["context jwt_claims_sub"]! : [])
+  );
+}
+
+/** A key of the fields `fields` of a record (separated by NUL, which no field value holds unescaped). */
+function signatureOf(fields: readonly (keyof RequestRecord)[]): (record: RequestRecord) => string {
+  return (record) => {
+    let key = "";
+    for (const field of fields) {
+      const value = record[field];
+      key += `${Array.isArray(value) ? value.join(",") : String(value)}\u0000`;
+    }
+    return key;
+  };
 }
 
 export interface MetricsOptions {
@@ -53,9 +107,14 @@ export class GatewayMetrics {
   readonly #instruments: Instrument[];
   readonly #reader = new ManualReader();
   readonly #provider: MeterProvider;
+  readonly #scope: { name: string; version: string; schemaUrl: undefined };
   readonly #exporter: OTLPMetricExporter | undefined;
   readonly #serializer = new PrometheusSerializer(undefined, false, undefined, false, false);
   readonly #intervalMs: number;
+  /** The key records are grouped by: every field a dimension or a filter reads. */
+  readonly #signature: (record: RequestRecord) => string;
+  /** Which latencies some histogram measures. */
+  readonly #sources: { upstream: boolean; gateway: boolean; total: boolean };
   #lastExport = 0;
   /** Counted since the last export. */
   #dirty = false;
@@ -70,7 +129,8 @@ export class GatewayMetrics {
       }),
       readers: [this.#reader],
     });
-    const meter = this.#provider.getMeter("mcp-gateway", options.version);
+    this.#scope = { name: "mcp-gateway", version: options.version, schemaUrl: undefined };
+    const meter = this.#provider.getMeter(this.#scope.name, this.#scope.version);
     const outside = new BoundedValues();
     const paths = new BoundedValues();
     const clients = new BoundedValues();
@@ -117,18 +177,31 @@ export class GatewayMetrics {
       if (key === "jwt_claims_sub") return (r) => (r.authKind === "jwt" || r.authKind === "oauth" ? outside.value(r.alias) : "");
       return () => "";
     };
-    this.#instruments = config.instruments.map((spec) => ({
-      spec,
-      counter: spec.type === "counter" ? meter.createCounter(spec.name, { description: spec.description }) : undefined,
-      histogram:
-        spec.type === "histogram"
-          ? meter.createHistogram(spec.name, {
-              description: spec.description,
-              ...(spec.histogramBuckets ? { advice: { explicitBucketBoundaries: spec.histogramBuckets } } : {}),
-            })
-          : undefined,
-      values: spec.dimensions.map((d) => ({ label: d.label, value: valueFor(d), fallback: d.default })),
-    }));
+    const histograms = new Map<string, HistogramSeries>();
+    this.#instruments = config.instruments.map((spec) => {
+      let histogram: HistogramSeries | undefined;
+      if (spec.type === "histogram") {
+        // Instruments of one name share their series, as the SDK's do (the first one's buckets).
+        histogram = histograms.get(spec.name) ?? new HistogramSeries(spec.name, spec.description, spec.histogramBuckets);
+        histograms.set(spec.name, histogram);
+      }
+      return {
+        spec,
+        counter: spec.type === "counter" ? meter.createCounter(spec.name, { description: spec.description }) : undefined,
+        histogram,
+        values: spec.dimensions.map((d) => ({ label: d.label, value: valueFor(d), fallback: d.default })),
+      };
+    });
+    const fields = new Set<keyof RequestRecord>();
+    for (const spec of config.instruments) {
+      for (const d of spec.dimensions) for (const field of fieldsRead(d)) fields.add(field);
+      if (spec.methods !== undefined) fields.add("method");
+      if (spec.statusCodes !== undefined) fields.add("status");
+    }
+    this.#signature = signatureOf([...fields]);
+    const source = (name: ApiMetric["histogramSource"]) =>
+      config.instruments.some((i) => i.type === "histogram" && i.histogramSource === name);
+    this.#sources = { upstream: source("upstream"), gateway: source("gateway"), total: source("total") };
     this.#exporter =
       config.endpoint === undefined
         ? undefined
@@ -137,19 +210,36 @@ export class GatewayMetrics {
   }
 
   /**
-   * Counts a batch of requests in every instrument whose filters let them through. Counters are
-   * added up per label set first (one SDK call per series and batch); histograms take each value.
+   * Counts a batch of requests in every instrument whose filters let them through. Records alike
+   * in every field the instruments read are grouped first, so labels are worked out once per
+   * group; counters take one SDK call per series and batch, histograms add each value to their
+   * own buckets ({@link HistogramSeries}).
    */
   record(records: readonly RequestRecord[]): void {
     if (records.length === 0) return;
     this.#dirty = true;
+    const sources = this.#sources;
+    const groups = new Map<string, Group>();
+    for (const record of records) {
+      const key = this.#signature(record);
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { record, count: 0, upstream: [], gateway: [], total: [] };
+        groups.set(key, group);
+      }
+      group.count++;
+      if (sources.upstream && record.upstreamOffset >= 0) group.upstream.push(record.latencyUpstream / 1000);
+      if (sources.gateway) group.gateway.push(record.latencyGateway / 1000);
+      if (sources.total) group.total.push(record.latencyTotal / 1000);
+    }
+    const now = Date.now();
     for (const instrument of this.#instruments) {
-      const { spec, values } = instrument;
-      const groups = new Map<string, { attributes: Attributes; count: number; latencies: number[] }>();
-      for (const record of records) {
+      const { spec, values, counter, histogram } = instrument;
+      const counts = new Map<string, { attributes: Attributes; count: number }>();
+      for (const group of groups.values()) {
+        const record = group.record;
         if (spec.methods !== undefined && !spec.methods.has(record.method)) continue;
         if (spec.statusCodes !== undefined && !spec.statusCodes.has(record.status)) continue;
-        if (spec.histogramSource === "upstream" && instrument.histogram && record.upstreamOffset < 0) continue;
         let key = "";
         const labels: string[] = [];
         for (const { value, fallback } of values) {
@@ -158,35 +248,53 @@ export class GatewayMetrics {
           labels.push(label);
           key += `${label}\u0000`;
         }
-        let group = groups.get(key);
-        if (group === undefined) {
-          const attributes: Attributes = {};
-          for (let i = 0; i < values.length; i++) attributes[values[i]!.label] = labels[i]!;
-          group = { attributes, count: 0, latencies: [] };
-          groups.set(key, group);
-        }
-        group.count++;
-        if (instrument.histogram) {
-          const ms =
-            spec.histogramSource === "upstream"
-              ? record.latencyUpstream
-              : spec.histogramSource === "gateway"
-                ? record.latencyGateway
-                : record.latencyTotal;
-          group.latencies.push(ms / 1000);
+        const attributes = () => {
+          const out: Attributes = {};
+          for (let i = 0; i < values.length; i++) out[values[i]!.label] = labels[i]!;
+          return out;
+        };
+        if (histogram !== undefined) {
+          histogram.record(key, attributes, group[spec.histogramSource], now);
+        } else {
+          const seen = counts.get(key);
+          if (seen === undefined) counts.set(key, { attributes: attributes(), count: group.count });
+          else seen.count += group.count;
         }
       }
-      for (const { attributes, count, latencies } of groups.values()) {
-        if (instrument.counter) instrument.counter.add(count, attributes);
-        else for (const seconds of latencies) instrument.histogram!.record(seconds, attributes);
-      }
+      if (counter !== undefined) for (const { attributes, count } of counts.values()) counter.add(count, attributes);
     }
+  }
+
+  /**
+   * The numbers as the SDK collects them, with the histograms' series put in their instruments'
+   * places (one scope, in the configured order, as the SDK would give them).
+   */
+  async #collect(): Promise<ResourceMetrics> {
+    const { resourceMetrics } = await this.#reader.collect();
+    const scopes = resourceMetrics.scopeMetrics;
+    let scope = scopes.find((s) => s.scope.name === this.#scope.name);
+    const collected = scope?.metrics ?? [];
+    const endTime = collected[0]?.dataPoints[0]?.endTime ?? millisToHrTime(Date.now());
+    const metrics: MetricData[] = [];
+    const placed = new Set<string>();
+    for (const { spec, histogram } of this.#instruments) {
+      if (placed.has(spec.name)) continue;
+      placed.add(spec.name);
+      const data = histogram !== undefined ? histogram.collect(endTime) : collected.find((m) => m.descriptor.name === spec.name);
+      if (data !== undefined) metrics.push(data);
+    }
+    if (metrics.length === 0) return resourceMetrics;
+    if (scope === undefined) {
+      scope = { scope: { ...this.#scope }, metrics: [] };
+      scopes.push(scope);
+    }
+    scope.metrics = metrics;
+    return resourceMetrics;
   }
 
   /** The numbers as Prometheus text (exposition format 0.0.4). */
   async prometheus(): Promise<string> {
-    const { resourceMetrics } = await this.#reader.collect();
-    return this.#serializer.serialize(resourceMetrics);
+    return this.#serializer.serialize(await this.#collect());
   }
 
   /** Whether an OTLP export is due at `now` (an endpoint is set and the interval has passed). */
@@ -209,8 +317,7 @@ export class GatewayMetrics {
     if (exporter === undefined) return;
     this.#lastExport = now;
     this.#dirty = false;
-    const { resourceMetrics } = await this.#reader.collect();
-    await sendMetrics(exporter, resourceMetrics);
+    await sendMetrics(exporter, await this.#collect());
   }
 }
 

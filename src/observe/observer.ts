@@ -21,7 +21,7 @@ import { CATALOG_MAX_AGE_MS, type Catalog, namesInListAnswer, readCatalog } from
 import type { ObserveConfig } from "./config.ts";
 import { KnownNames, ListLearning, methodLabel, OTHER } from "./labels.ts";
 import { GatewayMetrics } from "./metrics.ts";
-import { accessLogLine, type RequestRecord, redactedArguments } from "./record.ts";
+import { accessLogWriter, type RequestRecord, redactedArguments } from "./record.ts";
 import { randomHex } from "./trace-context.ts";
 import { GatewayTraces } from "./traces.ts";
 
@@ -75,7 +75,8 @@ export class Observer {
   readonly metrics: GatewayMetrics | undefined;
   readonly traces: GatewayTraces | undefined;
   readonly analytics: AnalyticsStore | undefined;
-  readonly #template: ReadonlySet<string> | undefined;
+  /** Writes a record's access-log line (the template's fields). */
+  readonly #line: (record: RequestRecord) => string;
   readonly #redact: ReadonlySet<string>;
   readonly #writeLog: (lines: string[]) => void;
   readonly #log: (message: string, detail?: unknown) => void;
@@ -107,7 +108,7 @@ export class Observer {
       : undefined;
     this.traces = config.traces.enabled ? new GatewayTraces({ config: config.traces, instanceId, version: GATEWAY_VERSION }) : undefined;
     this.analytics = config.analytics.enabled ? options.analytics : undefined;
-    this.#template = config.accessLogs.template ? new Set(config.accessLogs.template) : undefined;
+    this.#line = accessLogWriter(config.accessLogs.template ? new Set(config.accessLogs.template) : undefined);
     this.#redact = new Set(config.analytics.redactFields.map((field) => field.toLowerCase()));
     this.#writeLog =
       options.writeLog ??
@@ -211,7 +212,7 @@ export class Observer {
         record.arguments = argumentsOf(record.rawBody, this.#redact);
         record.rawBody = undefined;
       }
-      if (logs) lines.push(accessLogLine(record, this.#template));
+      if (logs) lines.push(this.#line(record));
       this.traces?.record(record);
       const type = record.primitiveType as PrimitiveType | "";
       let name = record.primitiveName;

@@ -120,42 +120,83 @@ function isoTime(time: number): string {
   return `${lastPrefix}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${Math.floor(millis)}Z`;
 }
 
+/** JSON string literals of the values written lately: most fields repeat from line to line. */
+const quoted = new Map<string, string>();
+
+/** `value` as a JSON string literal (`JSON.stringify`), remembered for the next lines. */
+function quote(value: string): string {
+  if (value.length > 256) return JSON.stringify(value);
+  let literal = quoted.get(value);
+  if (literal === undefined) {
+    literal = JSON.stringify(value);
+    if (quoted.size >= 1024) quoted.clear();
+    quoted.set(value, literal);
+  }
+  return literal;
+}
+
+/**
+ * The access log's line writer for a `template` (or every field): what each line writes is decided
+ * here, once, and a line is one string built field by field (no object, no closure per line).
+ * Fields are left out when empty; with a template, only its fields (`prefix` and `time` always).
+ */
+export function accessLogWriter(template?: ReadonlySet<string>): (record: RequestRecord) => string {
+  const want = (field: AccessLogField) => template === undefined || template.has(field);
+  const level = want("level") ? `,"level":"info"` : "";
+  const apiType = want("api_type");
+  const apiId = want("api_id");
+  const apiName = want("api_name");
+  const clientIp = want("client_ip");
+  const method = want("method");
+  const path = want("path");
+  const status = want("status");
+  const total = want("latency_total");
+  const upstream = want("upstream_latency");
+  const gateway = want("gateway_latency");
+  const mcpMethod = want("mcp_method");
+  const type = want("mcp_primitive_type");
+  const name = want("mcp_primitive_name");
+  const code = want("mcp_error_code");
+  const reason = want("error_reason");
+  const alias = want("alias");
+  const trace = want("trace_id");
+  const limit = want("ratelimit_limit");
+  const reset = want("ratelimit_reset");
+  const args = want("mcp_arguments");
+  const finite = (value: number | undefined): value is number => value !== undefined && Number.isFinite(value);
+  return (r) => {
+    let out = `{"time":"${isoTime(r.time)}"${level},"prefix":"access-log"`;
+    if (apiType && r.apiType === "mcp") out += `,"api_type":"mcp"`;
+    if (apiId && r.apiId !== "") out += `,"api_id":${quote(r.apiId)}`;
+    if (apiName && r.apiName !== "") out += `,"api_name":${quote(r.apiName)}`;
+    if (clientIp && r.clientIp !== "") out += `,"client_ip":${quote(r.clientIp)}`;
+    if (method && r.method !== "") out += `,"method":${quote(r.method)}`;
+    if (path && r.path !== "") out += `,"path":${quote(r.path)}`;
+    if (status && finite(r.status)) out += `,"status":${r.status}`;
+    if (total && finite(r.latencyTotal)) out += `,"latency_total":${ms(r.latencyTotal)}`;
+    if (upstream && r.upstreamOffset >= 0 && finite(r.latencyUpstream)) out += `,"upstream_latency":${ms(r.latencyUpstream)}`;
+    if (gateway && finite(r.latencyGateway)) out += `,"gateway_latency":${ms(r.latencyGateway)}`;
+    if (mcpMethod && r.mcpMethod !== "") out += `,"mcp_method":${quote(r.mcpMethod)}`;
+    if (type && r.primitiveType !== "") out += `,"mcp_primitive_type":${quote(r.primitiveType)}`;
+    if (name && r.primitiveName !== "") out += `,"mcp_primitive_name":${quote(r.primitiveName)}`;
+    if (code && finite(r.errorCode)) out += `,"mcp_error_code":${r.errorCode}`;
+    if (reason && r.errorReason !== "") out += `,"error_reason":${quote(r.errorReason)}`;
+    if (alias && r.alias !== "") out += `,"alias":${quote(r.alias)}`;
+    if (trace && r.traceId !== "") out += `,"trace_id":${quote(r.traceId)}`;
+    if (limit && finite(r.rateLimitLimit)) out += `,"ratelimit_limit":${r.rateLimitLimit}`;
+    if (reset && finite(r.rateLimitReset)) out += `,"ratelimit_reset":${r.rateLimitReset}`;
+    // Arguments are seldom alike: not remembered.
+    if (args && r.arguments !== undefined && r.arguments !== "") out += `,"mcp_arguments":${JSON.stringify(r.arguments)}`;
+    return `${out}}`;
+  };
+}
+
 /**
  * The access log's line for one record: JSON, fields left out when empty, only `template`'s fields
- * when one is given (`prefix` and `time` always). Written as text directly (no object per line).
+ * when one is given (`prefix` and `time` always). {@link accessLogWriter} makes the writer once.
  */
 export function accessLogLine(record: RequestRecord, template?: ReadonlySet<string>): string {
-  let out = `{"time":"${isoTime(record.time)}"`;
-  const want = (field: AccessLogField) => template === undefined || template.has(field);
-  const text = (field: AccessLogField, value: string) => {
-    if (value !== "" && want(field)) out += `,"${field}":${JSON.stringify(value)}`;
-  };
-  const number = (field: AccessLogField, value: number | undefined) => {
-    if (value !== undefined && Number.isFinite(value) && want(field)) out += `,"${field}":${value}`;
-  };
-  if (want("level")) out += `,"level":"info"`;
-  out += `,"prefix":"access-log"`;
-  if (record.apiType === "mcp" && want("api_type")) out += `,"api_type":"mcp"`;
-  text("api_id", record.apiId);
-  text("api_name", record.apiName);
-  text("client_ip", record.clientIp);
-  text("method", record.method);
-  text("path", record.path);
-  number("status", record.status);
-  number("latency_total", ms(record.latencyTotal));
-  if (record.upstreamOffset >= 0) number("upstream_latency", ms(record.latencyUpstream));
-  number("gateway_latency", ms(record.latencyGateway));
-  text("mcp_method", record.mcpMethod);
-  text("mcp_primitive_type", record.primitiveType);
-  text("mcp_primitive_name", record.primitiveName);
-  number("mcp_error_code", record.errorCode);
-  text("error_reason", record.errorReason);
-  text("alias", record.alias);
-  text("trace_id", record.traceId);
-  number("ratelimit_limit", record.rateLimitLimit);
-  number("ratelimit_reset", record.rateLimitReset);
-  if (record.arguments !== undefined) text("mcp_arguments", record.arguments);
-  return `${out}}`;
+  return accessLogWriter(template)(record);
 }
 
 /**
