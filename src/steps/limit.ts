@@ -8,7 +8,7 @@
  * | a JSON-RPC method | the access right's `json_rpc_methods` | consumer | `c:<consumer>` |
  * | a tool, resource or prompt | the access right's `mcp_primitives` | consumer | `c:<consumer>` |
  * | the consumer's quota | `quota_max`/`quota_renewal_rate` | consumer | `c:<consumer>` |
- * | a tool, resource or prompt, for everyone | `middleware.mcpTools.<name>.rateLimit` (and its `circuitBreaker`) | primitive | `p:<api>:<type>:<name>` |
+ * | a tool, resource or prompt, for everyone | `middleware.mcpTools.<name>.rateLimit` (and its `circuitBreaker`) | primitive | `p:<api>:<type>:<name>`, or `a:<api>` when every message asks it |
  * | the proxy's endpoint, for everyone | `middleware.operations.<operationId>.rateLimit` | API | `a:<api>` |
  * | the upstream | `upstream.rateLimit` | API | `a:<api>` |
  *
@@ -64,11 +64,11 @@ function counterOf(id: string, limit: RateLimitField | undefined): RateCounter |
   return windowMs > 0 ? { id, limit: limit.rate, windowMs } : undefined;
 }
 
-function breakerOf(operation: Operation): BreakerSpec | undefined {
+function breakerOf(id: string, operation: Operation): BreakerSpec | undefined {
   const breaker = operation.circuitBreaker;
   if (!breaker?.enabled) return undefined;
   return {
-    id: "breaker",
+    id,
     threshold: breaker.threshold,
     sampleSize: breaker.sampleSize,
     coolDownMs: breaker.coolDownPeriod * 1000,
@@ -87,19 +87,28 @@ export function compileLimits(id: string, definition: McpDefinition): LimitPart 
     const counter = counterOf(`operation:${method}`, middleware?.operations?.[operationId]?.rateLimit);
     if (counter) operations.set(method, counter);
   }
+  const upstream = counterOf("upstream", tyk.upstream.rateLimit);
+  const apiShard = `a:${id}`;
+  // Every MCP message (a POST) asks the API's shard already when the upstream or the POST endpoint
+  // has a limit: then a primitive's own limits and breaker live there too, one call instead of two.
+  const apiAskedByEveryMessage = upstream !== undefined || operations.has("POST");
   const primitives = (type: PrimitiveType, entries: Record<string, Operation> | undefined) => {
     const out = new Map<string, PrimitivePart>();
     for (const [name, operation] of canonicalKeys(type, entries)) {
-      const part = { shard: `p:${id}:${type}:${name}`, counter: counterOf("rate", operation.rateLimit), breaker: breakerOf(operation) };
+      const part = {
+        shard: apiAskedByEveryMessage ? apiShard : `p:${id}:${type}:${name}`,
+        counter: counterOf(`${type}:${name}`, operation.rateLimit),
+        breaker: breakerOf(`${type}:${name}`, operation),
+      };
       if (part.counter || part.breaker) out.set(name, part);
     }
     return out;
   };
   const unavailable = middleware?.global?.limiterUnavailable;
   return {
-    apiShard: `a:${id}`,
+    apiShard,
     operations,
-    upstream: counterOf("upstream", tyk.upstream.rateLimit),
+    upstream,
     primitives: {
       tool: primitives("tool", middleware?.mcpTools),
       resource: primitives("resource", middleware?.mcpResources),
@@ -113,13 +122,13 @@ export function compileLimits(id: string, definition: McpDefinition): LimitPart 
 }
 
 /** One shard's share of a request. */
-interface Take {
+export interface Take {
   shard: string;
   request: ShardRequest;
 }
 
 /** The shards one request touches, and what each is asked; empty when nothing limits it. */
-function plan(state: RequestState, part: LimitPart): Take[] {
+export function plan(state: RequestState, part: LimitPart): Take[] {
   const takes: Take[] = [];
   const mcp = state.mcp;
   const type: PrimitiveType | undefined = mcp !== undefined && mcp.primitiveType !== "" ? mcp.primitiveType : undefined;
@@ -154,7 +163,11 @@ function plan(state: RequestState, part: LimitPart): Take[] {
     const counters: RateCounter[] = [];
     if (operation) counters.push(operation);
     if (part.upstream) counters.push(part.upstream);
-    takes.push({ shard: part.apiShard, request: { counters } });
+    // The primitive's share, when it lives in the API's shard: one request, charged all or none.
+    const shared = takes.at(-1);
+    if (shared !== undefined && shared.shard === part.apiShard) {
+      shared.request = { ...shared.request, counters: [...shared.request.counters, ...counters] };
+    } else takes.push({ shard: part.apiShard, request: { counters } });
   }
   return takes;
 }

@@ -3,11 +3,13 @@
  * (Miniflare); Upstash against a real Redis server through the Upstash REST bridge. Windows, all or
  * nothing, refunds, exactness under concurrency, quotas and breakers.
  */
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { WRITE_BEHIND_MS } from "../../src/adapters/workers/limiter-object.ts";
 import type { BreakerSpec, Limiter, RateCounter } from "../../src/traffic/limiter.ts";
 import { MemoryLimiter } from "../../src/traffic/memory.ts";
 import { UpstashLimiter } from "../../src/traffic/upstash.ts";
@@ -16,9 +18,11 @@ import { startRedis, startUpstashBridge } from "../helpers/redis.ts";
 
 type Backend = "memory" | "durable-objects" | "upstash";
 
+let workers = 0;
+
 /** The Durable Objects limiter inside workerd, called through a test Worker. */
-async function durableObjects(): Promise<{ limiter: Limiter; stop(): Promise<void> }> {
-  const outfile = join(root, "dist", "test", `limiter-worker-${process.pid}.js`);
+async function durableObjects(persist?: string): Promise<{ limiter: Limiter; stop(): Promise<void> }> {
+  const outfile = join(root, "dist", "test", `limiter-worker-${process.pid}-${++workers}.js`);
   await build({
     entryPoints: [join(root, "test/fixtures/limiter-worker.ts")],
     bundle: true,
@@ -34,6 +38,7 @@ async function durableObjects(): Promise<{ limiter: Limiter; stop(): Promise<voi
       scriptPath: outfile,
       compatibilityDate: "2026-11-01",
       durableObjects: { LIMITER: "LimiterObject" },
+      ...(persist ? { resourcePersistencePath: persist } : {}),
     }),
   );
   await mf.ready;
@@ -219,5 +224,35 @@ describe.each<Backend>(["memory", "durable-objects", "upstash"])("the %s limiter
     await limiter.take(s, { counters: [tight] }, later); // the counter's one request
     expect(await limiter.take(s, { counters: [tight], breaker: spec }, later)).toMatchObject({ ok: false, refused: "rate" });
     expect(await limiter.take(s, { counters: [], breaker: spec }, later)).toMatchObject({ ok: true, breaker: "trial" });
+  });
+});
+
+describe("the durable-objects limiter, restarted", () => {
+  test("an object's counts are written behind and come back after a restart; quotas too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "limiter-persist-"));
+    try {
+      const first = await durableObjects(dir);
+      const now = Date.now();
+      const limit = counter("rate", 3, 3_600_000);
+      const quota = { id: "quota", max: 2, renewalMs: 3_600_000 };
+      try {
+        expect(await first.limiter.take("c:persisted", { counters: [limit], quota }, now)).toMatchObject({ ok: true });
+        expect(await first.limiter.take("c:persisted", { counters: [limit] }, now)).toMatchObject({ ok: true });
+        // Past the write-behind delay: the changes are in the object's storage.
+        await new Promise((resolve) => setTimeout(resolve, WRITE_BEHIND_MS + 250));
+      } finally {
+        await first.stop();
+      }
+      const second = await durableObjects(dir);
+      try {
+        expect(await second.limiter.take("c:persisted", { counters: [limit] }, now)).toMatchObject({ ok: true });
+        expect(await second.limiter.take("c:persisted", { counters: [limit] }, now)).toMatchObject({ ok: false, refused: "rate" });
+        expect(await second.limiter.quota("c:persisted", quota, now)).toMatchObject({ remaining: 1 });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

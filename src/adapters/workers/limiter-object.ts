@@ -6,7 +6,8 @@
  *
  * Sharding: by consumer (`c:<key hash or token identity>`), by API (`a:<api id>`), and by primitive
  * (`p:<api id>:<type>:<name>`), so no single object carries all traffic: a consumer's limits load
- * its own object, an API-wide limit its API's, a shared per-tool limit or breaker its tool's.
+ * its own object, an API-wide limit its API's, a shared per-tool limit or breaker its tool's (its
+ * API's when that is asked for every message anyway). Counts are kept in memory and written behind.
  *
  * Typed structurally (the few methods used), so the core never depends on Workers types.
  */
@@ -23,8 +24,8 @@ export interface LimiterNamespaceLike {
 interface ObjectStateLike {
   storage: {
     list(): Promise<Map<string, unknown>>;
-    put(entries: Record<string, unknown>): Promise<void>;
-    delete(keys: string[]): Promise<number>;
+    put(entries: Record<string, unknown>, options?: { allowUnconfirmed?: boolean }): Promise<void>;
+    delete(keys: string[], options?: { allowUnconfirmed?: boolean }): Promise<number>;
   };
   blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
 }
@@ -36,10 +37,25 @@ type Call =
   | { op: "quota"; quota: QuotaSpec; now: number }
   | { op: "resetQuota"; quotaId: string };
 
+/**
+ * How long a change may wait before it is written: one write carries every change of that time.
+ * The object's memory is the truth while it lives (every call to a shard goes through it, one at a
+ * time), so the storage only has to bring a restarted object back; writing every call would cost
+ * each request a storage write (a row written, billed, and on workerd a commit on the request's
+ * thread) for nothing a live object reads.
+ */
+export const WRITE_BEHIND_MS = 250;
+
+/** Writes that do not hold the answers back (the object's memory answered them). */
+const UNCONFIRMED = { allowUnconfirmed: true };
+
 /** One shard, held by one Durable Object. */
 export class LimiterObject {
   readonly #state: ObjectStateLike;
   readonly #shard = new Shard(true);
+  /** Changes not written yet, latest value per entry (`undefined`: deleted). */
+  readonly #pending = new Map<string, unknown>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(state: ObjectStateLike) {
     this.#state = state;
@@ -71,22 +87,26 @@ export class LimiterObject {
     return Response.json(answer);
   }
 
-  /** Writes what the call changed; the object's output gate holds the answer until it is stored. */
+  /** Notes what the call changed, and writes it within {@link WRITE_BEHIND_MS}. */
   #persist(): void {
-    const changes = this.#shard.drainChanges();
-    if (changes.length === 0) return;
+    for (const [key, value] of this.#shard.drainChanges()) this.#pending.set(key, value);
+    if (this.#pending.size === 0 || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#write();
+    }, WRITE_BEHIND_MS);
+  }
+
+  #write(): void {
     const puts: Record<string, unknown> = {};
     const deletes: string[] = [];
-    for (const [key, value] of changes) {
-      if (value === undefined) {
-        delete puts[key];
-        deletes.push(key);
-      } else {
-        puts[key] = value;
-      }
+    for (const [key, value] of this.#pending) {
+      if (value === undefined) deletes.push(key);
+      else puts[key] = value;
     }
-    if (Object.keys(puts).length > 0) void this.#state.storage.put(puts);
-    if (deletes.length > 0) void this.#state.storage.delete(deletes.filter((key) => !(key in puts)));
+    this.#pending.clear();
+    if (Object.keys(puts).length > 0) void this.#state.storage.put(puts, UNCONFIRMED);
+    if (deletes.length > 0) void this.#state.storage.delete(deletes, UNCONFIRMED);
   }
 }
 
