@@ -207,49 +207,76 @@ export function limit(options: LimitOptions): Step<LimitPart> {
       task.catch((error: unknown) => log(`limiter (${limiter.name}): ${what} failed`, String(error))),
     );
 
-  async function enforce(c: GatewayContext, state: RequestState, part: LimitPart, takes: Take[]): Promise<void> {
-    const throttle = state.limits.throttle;
-    for (let attempt = 0; ; attempt++) {
-      const now = Date.now();
-      const settled = await Promise.allSettled(takes.map((take) => limiter.take(take.shard, take.request, now)));
-      let refusal: Exclude<ShardAnswer, { ok: true }> | undefined;
-      const charged: Take[] = [];
-      let trial: Watched | undefined;
-      let unavailable: unknown;
-      settled.forEach((result, i) => {
-        const take = takes[i]!;
-        if (result.status === "rejected") {
-          log(`limiter (${limiter.name}) unavailable for ${take.shard}`, String(result.reason));
-          const quota = take.request.quota !== undefined;
-          const counters = take.request.counters.length > 0;
-          // Else let through without this shard's limits.
-          if ((quota && part.refuseWithoutQuotas) || (counters && part.refuseWithoutRateLimits)) unavailable ??= result.reason;
-          return;
-        }
-        const answer = result.value;
-        if (!answer.ok) {
-          refusal ??= answer;
-          return;
-        }
-        charged.push(take);
-        if (answer.breaker !== undefined && take.request.breaker) {
-          trial = { shard: take.shard, breaker: take.request.breaker, trial: answer.breaker === "trial" };
-        }
-      });
-      if (refusal === undefined && unavailable === undefined) {
-        if (trial) watched.set(state, trial);
+  /**
+   * What the shards answered, judged: `undefined` when the request passes; `"retry"` when it is
+   * over a rate limit and throttling lets it wait and try again; else it throws the refusal. What
+   * the other shards charged for a refused request goes back.
+   */
+  function judge(
+    c: GatewayContext,
+    state: RequestState,
+    part: LimitPart,
+    takes: Take[],
+    settled: PromiseSettledResult<ShardAnswer>[],
+    now: number,
+    attempt: number,
+  ): "retry" | undefined {
+    let refusal: Exclude<ShardAnswer, { ok: true }> | undefined;
+    const charged: Take[] = [];
+    let trial: Watched | undefined;
+    let unavailable: unknown;
+    settled.forEach((result, i) => {
+      const take = takes[i]!;
+      if (result.status === "rejected") {
+        log(`limiter (${limiter.name}) unavailable for ${take.shard}`, String(result.reason));
+        const quota = take.request.quota !== undefined;
+        const counters = take.request.counters.length > 0;
+        // Else let through without this shard's limits.
+        if ((quota && part.refuseWithoutQuotas) || (counters && part.refuseWithoutRateLimits)) unavailable ??= result.reason;
         return;
       }
-      // Refused, here or by another shard: what these charged goes back. (A trial granted here is left
-      // to lapse: the breaker lets another call try once its cool-down has passed.)
-      for (const take of charged) background(c, limiter.refund(take.shard, take.request, now), "refund");
-      if (refusal === undefined) throw new GatewayError("limiter_unavailable", undefined, { cause: unavailable });
-      if (refusal.refused === "rate" && throttle !== undefined && attempt < throttle.retries) {
-        await new Promise((resolve) => setTimeout(resolve, throttle.intervalMs));
-        continue;
+      const answer = result.value;
+      if (!answer.ok) {
+        refusal ??= answer;
+        return;
       }
-      throw refusalError(refusal, now);
+      charged.push(take);
+      if (answer.breaker !== undefined && take.request.breaker) {
+        trial = { shard: take.shard, breaker: take.request.breaker, trial: answer.breaker === "trial" };
+      }
+    });
+    if (refusal === undefined && unavailable === undefined) {
+      if (trial) watched.set(state, trial);
+      return undefined;
     }
+    // Refused, here or by another shard: what these charged goes back. (A trial granted here is left
+    // to lapse: the breaker lets another call try once its cool-down has passed.)
+    for (const take of charged) background(c, limiter.refund(take.shard, take.request, now), "refund");
+    if (refusal === undefined) throw new GatewayError("limiter_unavailable", undefined, { cause: unavailable });
+    const throttle = state.limits.throttle;
+    if (refusal.refused === "rate" && throttle !== undefined && attempt < throttle.retries) return "retry";
+    throw refusalError(refusal, now);
+  }
+
+  /** Asks the shards (again after each throttling wait) until the request passes or is refused. */
+  async function enforce(c: GatewayContext, state: RequestState, part: LimitPart, takes: Take[], first: number): Promise<void> {
+    for (let attempt = first; ; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, state.limits.throttle!.intervalMs));
+      const now = Date.now();
+      const settled = await Promise.allSettled(takes.map((take) => limiter.take(take.shard, take.request, now)));
+      if (judge(c, state, part, takes, settled, now, attempt) === undefined) return;
+    }
+  }
+
+  /** The shards' answers at once, from a backend that has them in this process (`takeNow`). */
+  function takeAllNow(takeNow: NonNullable<Limiter["takeNow"]>, takes: Take[], now: number): PromiseSettledResult<ShardAnswer>[] {
+    return takes.map((take) => {
+      try {
+        return { status: "fulfilled", value: takeNow.call(limiter, take.shard, take.request, now) };
+      } catch (reason) {
+        return { status: "rejected", reason };
+      }
+    });
   }
 
   return {
@@ -259,7 +286,12 @@ export function limit(options: LimitOptions): Step<LimitPart> {
       const takes = plan(state, part);
       // Nothing limits this request: no wait at all.
       if (takes.length === 0) return;
-      return enforce(c, state, part, takes);
+      const takeNow = limiter.takeNow;
+      if (takeNow === undefined) return enforce(c, state, part, takes, 0);
+      // In process: judged at once, waiting only to throttle.
+      const now = Date.now();
+      if (judge(c, state, part, takes, takeAllNow(takeNow, takes, now), now, 0) === undefined) return;
+      return enforce(c, state, part, takes, 1);
     },
     finish(c, state, response) {
       const call = watched.get(state);

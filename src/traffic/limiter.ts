@@ -88,6 +88,11 @@ export interface Limiter {
   readonly name: string;
   /** One shard's checks for one request, all or none. @param now epoch ms */
   take(shard: string, request: ShardRequest, now: number): Promise<ShardAnswer>;
+  /**
+   * `take` answered at once, for a backend that holds its shards in this process (memory): the
+   * request path then has nothing to wait for. Optional; the same arithmetic as `take`.
+   */
+  takeNow?(shard: string, request: ShardRequest, now: number): ShardAnswer;
   /** Gives back what a successful `take` charged (another shard refused the request). */
   refund(shard: string, request: ShardRequest, now: number): Promise<void>;
   /** Records a call's outcome for a breaker (`trial`: the call was the half-open state's trial). */

@@ -20,8 +20,11 @@ export class MemoryLimiter implements Limiter {
   }
 
   take(shard: string, request: ShardRequest, now: number): Promise<ShardAnswer> {
-    const owner = this.#shard(shard);
-    return Promise.resolve(owner.take(request, now));
+    return Promise.resolve(this.takeNow(shard, request, now));
+  }
+
+  takeNow(shard: string, request: ShardRequest, now: number): ShardAnswer {
+    return this.#shard(shard).take(request, now);
   }
 
   refund(shard: string, request: ShardRequest, now: number): Promise<void> {
