@@ -75,6 +75,69 @@ export interface AnswerFilter {
   modern: boolean;
   /** Shown every result of the request (before filtering): how the `x-mcp-header` arguments of tools are learnt. */
   learn?: ((result: JsonObject) => void) | undefined;
+  /** Where the last filtered answers are kept, to be reused for the same answer and rules. */
+  memo?: FilteredAnswers | undefined;
+}
+
+/**
+ * The start of a plain JSON-RPC answer as the MCP SDKs write it: `jsonrpc`, an `id` that reads back
+ * as it is written (an integer within 2^53 without sign games, or a string without escapes), then
+ * `result`. Written from these parts, the answer is the same text `JSON.stringify` would give.
+ */
+const PLAIN_ANSWER = /^\{"jsonrpc":"2\.0","id":(0|-?[1-9]\d{0,14}|"[ !#-[\]-\ud7ff\ue000-\uffff]*"),"result":/;
+
+/** The biggest result kept; a bigger one is filtered anew each time. */
+const MEMO_MAX_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The last filtered list answers: an upstream answers `tools/list` with the same text again and
+ * again, and a consumer sees it through the same rules. When an answer's `result` is, character
+ * for character, one filtered before for the same method, revision and rules (the visibility's
+ * {@link Visibility.basis}), its filtered result is reused instead of parsing the answer again.
+ * Exact: only a plain answer ({@link PLAIN_ANSWER}, no other member) is kept or reused, and the
+ * text compared is the whole result. At most `size` answers, the least recently used forgotten.
+ */
+export class FilteredAnswers {
+  readonly #size: number;
+  readonly #entries = new Map<string, { result: string; filtered: string }>();
+  readonly #ids = new WeakMap<object, number>();
+  #nextId = 0;
+
+  constructor(size = 16) {
+    this.#size = size;
+  }
+
+  /** The key of `method`'s answers filtered for `filter`, or `undefined` when its rules have no basis. */
+  key(method: string, filter: AnswerFilter): string | undefined {
+    const basis = filter.visibility?.basis;
+    if (basis === undefined || filter.learn !== undefined) return undefined;
+    let key = `${method} ${filter.modern ? 1 : 0}`;
+    for (const part of basis) {
+      let id = this.#ids.get(part);
+      if (id === undefined) {
+        id = ++this.#nextId;
+        this.#ids.set(part, id);
+      }
+      key += ` ${id}`;
+    }
+    return key;
+  }
+
+  get(key: string): { result: string; filtered: string } | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  set(key: string, result: string, filtered: string): void {
+    if (result.length > MEMO_MAX_CHARS) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { result, filtered });
+    if (this.#entries.size > this.#size) this.#entries.delete(this.#entries.keys().next().value!);
+  }
 }
 
 const encoder = new TextEncoder();
@@ -157,6 +220,21 @@ export function notificationVisible(message: JsonObject, visibility: Visibility)
  * came (`undefined`). Only the response to `requestId` carrying a `result` object is rewritten.
  */
 function rewriteMessage(text: string, requestId: string | number, method: string, filter: AnswerFilter): string | null | undefined {
+  const memo = method === "subscriptions/listen" ? undefined : filter.memo;
+  const key = memo?.key(method, filter);
+  const plain = key === undefined || text.charCodeAt(text.length - 1) !== 0x7d /* } */ ? null : PLAIN_ANSWER.exec(text);
+  if (plain !== null) {
+    const start = plain[0].length;
+    const seen = memo!.get(key!);
+    if (
+      seen !== undefined &&
+      text.length === start + seen.result.length + 1 &&
+      text.startsWith(seen.result, start) &&
+      JSON.parse(plain[1]!) === requestId
+    ) {
+      return `{"jsonrpc":"2.0","id":${plain[1]},"result":${seen.filtered}}`;
+    }
+  }
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -173,7 +251,14 @@ function rewriteMessage(text: string, requestId: string | number, method: string
   if (!isObject(message.result)) return undefined;
   filter.learn?.(message.result);
   if (visibility === undefined) return undefined;
-  return JSON.stringify({ ...message, result: filterResult(method, message.result, visibility, filter.modern) });
+  const filtered = filterResult(method, message.result, visibility, filter.modern);
+  if (plain !== null && Object.keys(message).length === 3 && message.jsonrpc === "2.0") {
+    // The answer is `jsonrpc`, `id` and `result` alone: the result's text runs to the closing brace.
+    const result = JSON.stringify(filtered);
+    memo!.set(key!, text.slice(plain[0].length, -1), result);
+    return `{"jsonrpc":"2.0","id":${plain[1]},"result":${result}}`;
+  }
+  return JSON.stringify({ ...message, result: filtered });
 }
 
 /**

@@ -131,9 +131,10 @@ export function consumerVisibility(grants: readonly CompiledAccess[]): Visibilit
   if (grants.length === 1) {
     // The common case (one policy), asked once per request and once per item of a listing.
     const only = grants[0]!;
-    return { canCall: (method) => permits(only.methods, method), canSee: (type, name) => permits(only[type], name) };
+    return { canCall: (method) => permits(only.methods, method), canSee: (type, name) => permits(only[type], name), basis: grants };
   }
   return {
+    basis: grants,
     canCall: (method) => {
       for (const g of grants) if (permits(g.methods, method)) return true;
       return false;
@@ -185,7 +186,8 @@ export function definitionVisibility(primitives: Record<PrimitiveType, ReadonlyM
   };
   const open = Object.values(rules).every((r) => r.blocked.exact.size + r.blocked.folded.size === 0 && r.allowed === undefined);
   if (open) return OPEN_VISIBILITY;
-  return { canCall: () => true, canSee: (type, name) => rulePermits(rules[type], name) };
+  // Compiled once per route: the rules are their own basis.
+  return { canCall: () => true, canSee: (type, name) => rulePermits(rules[type], name), basis: [rules] };
 }
 
 /** Both must allow. */
@@ -195,5 +197,6 @@ export function bothVisible(a: Visibility, b: Visibility): Visibility {
   return {
     canCall: (method) => a.canCall(method) && b.canCall(method),
     canSee: (type, name) => a.canSee(type, name) && b.canSee(type, name),
+    basis: a.basis !== undefined && b.basis !== undefined ? [...a.basis, ...b.basis] : undefined,
   };
 }

@@ -54,6 +54,12 @@ export interface Visibility {
   canCall(method: string): boolean;
   /** May the consumer see (in a list) and use this primitive? Resources by URI, templates by URI template. */
   canSee(type: PrimitiveType, name: string): boolean;
+  /**
+   * The compiled rules this visibility is a pure function of, each kept (same object) for as long
+   * as it holds: a route's rules, a policy's grant. Two visibilities with the same basis decide
+   * alike, so what one filtered may be reused for the other. Absent: nothing is reused.
+   */
+  readonly basis?: readonly object[] | undefined;
 }
 
 /** Everyone may do everything: the visibility of an open API with no primitive restrictions. */

@@ -19,7 +19,7 @@ import { declaredOperations } from "../definitions/operations.ts";
 import type { McpDefinition, Operation } from "../definitions/schema.ts";
 import { errorBody, GatewayError } from "../errors.ts";
 import { forClient, mediaType, type UpstreamHeaders, upstreamRequestHeaders } from "../http/headers.ts";
-import { filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
+import { FilteredAnswers, filterResponseBody, needsFiltering } from "../mcp/discovery.ts";
 import type { McpMessage, PrimitiveType } from "../mcp/jsonrpc.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import { MODERN } from "../mcp/revision.ts";
@@ -234,6 +234,8 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
   const secrets: SecretSource = options.secrets ?? (() => undefined);
   const serverDrops: ReadonlySet<string> = new Set(options.serverDropsHeaders ?? []);
   const deadlineOptions = { timersEndWithRequest: options.timersEndWithRequest === true };
+  /** The last list answers filtered, reused while an upstream answers the same (`mcp/discovery.ts`). */
+  const filteredAnswers = new FilteredAnswers();
 
   async function forwardToUpstream(c: GatewayContext, state: RequestState, part: ForwardPart): Promise<void> {
     const match = state.match;
@@ -318,6 +320,7 @@ export function forward(options: ForwardOptions = {}): Step<ForwardPart> {
           visibility: restricted,
           modern,
           learn: toolHeaders === undefined ? undefined : (result) => toolHeaders.learn(result),
+          memo: filteredAnswers,
         });
         answerHeaders = response.headers;
       }

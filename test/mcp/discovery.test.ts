@@ -1,6 +1,6 @@
 import { createParser } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { filterInitializeResult, filterListResult, filterResponseBody, needsFiltering } from "../../src/mcp/discovery.ts";
+import { FilteredAnswers, filterInitializeResult, filterListResult, filterResponseBody, needsFiltering } from "../../src/mcp/discovery.ts";
 import type { PrimitiveType } from "../../src/mcp/jsonrpc.ts";
 import type { Visibility } from "../../src/policy/types.ts";
 
@@ -571,5 +571,98 @@ describe("filterResponseBody: SSE", () => {
   test("an event left unfinished at the end of the stream is dropped, as a client would", async () => {
     const { response } = sseResponse([progress(1), 'data: {"jsonrpc"']);
     expect(await filterResponseBody(response, 1, "tools/list", vis).text()).toBe(progress(1));
+  });
+});
+
+describe("filtered answers reused (FilteredAnswers)", () => {
+  const tools = (names: string[]) => names.map((name) => ({ name, description: `the ${name} tool`, inputSchema: { type: "object" } }));
+  const answer = (id: number | string, names: string[], extra = "") =>
+    `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"tools":${JSON.stringify(tools(names))},"nextCursor":"n"${extra}}}`;
+  /** A visibility over `allowed` tools with a basis, counting the items it was asked about. */
+  function counted(allowed: string[], basis: object[]) {
+    const asked = { count: 0 };
+    const visibility: Visibility = {
+      canCall: () => true,
+      canSee: (_type, name) => {
+        asked.count++;
+        return allowed.includes(name);
+      },
+      basis,
+    };
+    return { visibility, asked };
+  }
+  const filtered = (memo: FilteredAnswers | undefined, body: string, id: number | string, visibility: Visibility, modern = false) =>
+    filterResponseBody(jsonResponse(body), id, "tools/list", { visibility, modern, memo }).text();
+
+  test("the same answer for the same rules is filtered once; the answer is what filtering it anew gives, with each request's id", async () => {
+    const memo = new FilteredAnswers();
+    const grant = {};
+    const { visibility, asked } = counted(["echo", "add"], [grant]);
+    const first = await filtered(memo, answer(1, ["echo", "secret", "add"]), 1, visibility);
+    expect(asked.count).toBe(3);
+    const second = await filtered(memo, answer(2, ["echo", "secret", "add"]), 2, visibility);
+    expect(asked.count).toBe(3);
+    const fresh = await filtered(undefined, answer(2, ["echo", "secret", "add"]), 2, counted(["echo", "add"], [grant]).visibility);
+    expect(second).toBe(fresh);
+    expect(JSON.parse(second)).toEqual({ jsonrpc: "2.0", id: 2, result: { tools: tools(["echo", "add"]), nextCursor: "n" } });
+    expect(JSON.parse(first).id).toBe(1);
+    // A string id, and another visibility object of the same basis (the next request's).
+    const third = await filtered(memo, answer("req-3", ["echo", "secret", "add"]), "req-3", counted(["echo", "add"], [grant]).visibility);
+    expect(JSON.parse(third)).toMatchObject({ id: "req-3", result: { tools: tools(["echo", "add"]) } });
+  });
+
+  test("a changed answer, other rules, another revision or another id are filtered anew", async () => {
+    const memo = new FilteredAnswers();
+    const grant = {};
+    const { visibility, asked } = counted(["echo", "add"], [grant]);
+    await filtered(memo, answer(1, ["echo", "secret", "add"]), 1, visibility);
+    // One character differs: a tool's name.
+    const changed = await filtered(memo, answer(1, ["echo", "secret", "adD"]), 1, visibility);
+    expect(asked.count).toBe(6);
+    expect(JSON.parse(changed).result.tools.map((t: { name: string }) => t.name)).toEqual(["echo"]);
+    const other = counted(["secret"], [{}]);
+    const forOther = await filtered(memo, answer(1, ["echo", "secret", "adD"]), 1, other.visibility);
+    expect(other.asked.count).toBe(3);
+    expect(JSON.parse(forOther).result.tools.map((t: { name: string }) => t.name)).toEqual(["secret"]);
+    await filtered(memo, answer(1, ["echo", "secret", "adD"]), 1, visibility, true);
+    expect(asked.count).toBe(9);
+    // The upstream answered another id than the request's: passed as it came, never from the memo.
+    const body = answer(5, ["echo", "secret", "adD"]);
+    expect(await filtered(memo, body, 4, visibility)).toBe(body);
+  });
+
+  test("never kept or reused: an answer with other members, written otherwise, or rules without a basis", async () => {
+    const memo = new FilteredAnswers();
+    const grant = {};
+    const { visibility, asked } = counted(["echo"], [grant]);
+    const withMeta = `{"jsonrpc":"2.0","id":1,"result":{"tools":${JSON.stringify(tools(["echo", "x"]))}},"_meta":{"k":1}}`;
+    expect(JSON.parse(await filtered(memo, withMeta, 1, visibility))._meta).toEqual({ k: 1 });
+    expect(JSON.parse(await filtered(memo, withMeta, 1, visibility))._meta).toEqual({ k: 1 });
+    expect(asked.count).toBe(4);
+    const spaced = `{ "jsonrpc": "2.0", "id": 1, "result": {"tools":${JSON.stringify(tools(["echo", "x"]))}} }`;
+    await filtered(memo, spaced, 1, visibility);
+    await filtered(memo, spaced, 1, visibility);
+    expect(asked.count).toBe(8);
+    const noBasis = counted(["echo"], []);
+    const { basis: _, ...unkept } = noBasis.visibility;
+    await filtered(memo, answer(1, ["echo", "x"]), 1, unkept);
+    await filtered(memo, answer(1, ["echo", "x"]), 1, unkept);
+    expect(noBasis.asked.count).toBe(4);
+  });
+
+  test("the same over SSE: the answering event's data is reused, other events pass", async () => {
+    const memo = new FilteredAnswers();
+    const { visibility, asked } = counted(["echo"], [{}]);
+    const sse = (id: number) => [
+      `event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}\n\n`,
+      `event: message\ndata: ${answer(id, ["echo", "x"])}\n\n`,
+    ];
+    for (const id of [1, 2]) {
+      const { response } = sseResponse(sse(id));
+      const events = parseSse(await filterResponseBody(response, id, "tools/list", { visibility, modern: false, memo }).text());
+      expect(events).toHaveLength(2);
+      expect(JSON.parse((events[1] as { data: string }).data)).toMatchObject({ id, result: { tools: tools(["echo"]) } });
+    }
+    expect(asked.count).toBe(2);
   });
 });
