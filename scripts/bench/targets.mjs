@@ -293,6 +293,8 @@ export async function bundleWorker(entryPoint, plugins = []) {
     format: "esm",
     platform: "neutral",
     target: "es2022",
+    // The runtime's own modules (the Durable Objects' base class), as wrangler leaves them.
+    external: ["cloudflare:*"],
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
     write: false,

@@ -53,6 +53,8 @@ export function workerBundle(): Promise<string> {
       format: "esm",
       platform: "neutral",
       target: "es2022",
+      // The runtime's own modules (the Durable Objects' base class), as wrangler leaves them.
+      external: ["cloudflare:*"],
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["module", "main"],
       outfile,

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { WRITE_BEHIND_MS } from "../../src/adapters/workers/limiter-object.ts";
 import type { BreakerSpec, Limiter, RateCounter } from "../../src/traffic/limiter.ts";
 import { MemoryLimiter } from "../../src/traffic/memory.ts";
+import { WRITE_BEHIND_MS } from "../../src/traffic/shard.ts";
 import { UpstashLimiter } from "../../src/traffic/upstash.ts";
 import { root, type Running } from "../helpers/processes.ts";
 import { startRedis, startUpstashBridge } from "../helpers/redis.ts";
@@ -29,6 +29,7 @@ async function durableObjects(persist?: string): Promise<{ limiter: Limiter; sto
     format: "esm",
     platform: "neutral",
     target: "es2022",
+    external: ["cloudflare:*"],
     outfile,
     logLevel: "error",
   });

@@ -9,15 +9,27 @@
  * its own object, an API-wide limit its API's, a shared per-tool limit or breaker its tool's (its
  * API's when that is asked for every message anyway). Counts are kept in memory and written behind.
  *
- * Typed structurally (the few methods used), so the core never depends on Workers types.
+ * Its methods are called over Workers RPC, which needs the `DurableObject` base class of
+ * `cloudflare:workers` (declared in `cloudflare-workers.d.ts`; bundles leave the module to the
+ * runtime); the bindings are typed structurally (the few methods used).
  */
+import { DurableObject } from "cloudflare:workers";
 import type { BreakerSpec, Limiter, QuotaSpec, QuotaState, ShardAnswer, ShardRequest } from "../../traffic/limiter.ts";
-import { Shard } from "../../traffic/shard.ts";
+import { Shard, WRITE_BEHIND_MS } from "../../traffic/shard.ts";
+
+/** A limiter object's stub: its methods called over Workers RPC. */
+export interface LimiterStubLike {
+  take(request: ShardRequest, now: number): Promise<ShardAnswer>;
+  refund(request: ShardRequest, now: number): Promise<void>;
+  record(breaker: BreakerSpec, failed: boolean, trial: boolean, now: number): Promise<void>;
+  quota(quota: QuotaSpec, now: number): Promise<QuotaState>;
+  resetQuota(quotaId: string): Promise<void>;
+}
 
 /** The part of a Durable Object namespace binding used here. */
 export interface LimiterNamespaceLike {
   idFromName(name: string): unknown;
-  get(id: unknown): { fetch(request: Request): Promise<Response> };
+  get(id: unknown): LimiterStubLike;
 }
 
 /** The part of a Durable Object's state used here. */
@@ -30,71 +42,56 @@ interface ObjectStateLike {
   blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
 }
 
-type Call =
-  | { op: "take"; request: ShardRequest; now: number }
-  | { op: "refund"; request: ShardRequest; now: number }
-  | { op: "record"; breaker: BreakerSpec; failed: boolean; trial: boolean; now: number }
-  | { op: "quota"; quota: QuotaSpec; now: number }
-  | { op: "resetQuota"; quotaId: string };
-
-/**
- * How long a change may wait before it is written: one write carries every change of that time.
- * The object's memory is the truth while it lives (every call to a shard goes through it, one at a
- * time), so the storage only has to bring a restarted object back; writing every call would cost
- * each request a storage write (a row written, billed, and on workerd a commit on the request's
- * thread) for nothing a live object reads.
- */
-export const WRITE_BEHIND_MS = 250;
-
 /** Writes that do not hold the answers back (the object's memory answered them). */
 const UNCONFIRMED = { allowUnconfirmed: true };
 
-/** One shard, held by one Durable Object. */
-export class LimiterObject {
+/**
+ * One shard, held by one Durable Object, called over Workers RPC (its methods, arguments and
+ * answers structured-cloned: no HTTP request, body or JSON per call).
+ */
+export class LimiterObject extends DurableObject {
   readonly #state: ObjectStateLike;
   readonly #shard = new Shard(true);
   /** Changes not written yet, latest value per entry (`undefined`: deleted). */
   readonly #pending = new Map<string, unknown>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(state: ObjectStateLike) {
+  constructor(state: ObjectStateLike, env: unknown) {
+    super(state, env);
     this.#state = state;
     void state.blockConcurrencyWhile(async () => this.#shard.load(await state.storage.list()));
   }
 
-  async fetch(request: Request): Promise<Response> {
-    const call = (await request.json()) as Call;
-    const shard = this.#shard;
-    let answer: unknown = null;
-    switch (call.op) {
-      case "take":
-        answer = shard.take(call.request, call.now);
-        break;
-      case "refund":
-        shard.refund(call.request, call.now);
-        break;
-      case "record":
-        shard.record(call.breaker, call.failed, call.trial, call.now);
-        break;
-      case "quota":
-        answer = shard.quota(call.quota, call.now);
-        break;
-      case "resetQuota":
-        shard.resetQuota(call.quotaId);
-        break;
-    }
-    this.#persist();
-    return Response.json(answer);
+  take(request: ShardRequest, now: number): ShardAnswer {
+    return this.#persisting(this.#shard.take(request, now));
   }
 
-  /** Notes what the call changed, and writes it within {@link WRITE_BEHIND_MS}. */
-  #persist(): void {
+  refund(request: ShardRequest, now: number): void {
+    this.#persisting(this.#shard.refund(request, now));
+  }
+
+  record(breaker: BreakerSpec, failed: boolean, trial: boolean, now: number): void {
+    this.#persisting(this.#shard.record(breaker, failed, trial, now));
+  }
+
+  quota(quota: QuotaSpec, now: number): QuotaState {
+    return this.#shard.quota(quota, now);
+  }
+
+  resetQuota(quotaId: string): void {
+    this.#persisting(this.#shard.resetQuota(quotaId));
+  }
+
+  /** Notes what the call changed, to be written within {@link WRITE_BEHIND_MS}; returns `answer`. */
+  #persisting<T>(answer: T): T {
     for (const [key, value] of this.#shard.drainChanges()) this.#pending.set(key, value);
-    if (this.#pending.size === 0 || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#write();
-    }, WRITE_BEHIND_MS);
+    if (this.#pending.size > 0 && this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#write();
+      }, WRITE_BEHIND_MS);
+    }
+    return answer;
   }
 
   #write(): void {
@@ -119,30 +116,27 @@ export class DurableObjectLimiter implements Limiter {
     this.#namespace = namespace;
   }
 
-  async #call<T>(shard: string, call: Call): Promise<T> {
-    const stub = this.#namespace.get(this.#namespace.idFromName(shard));
-    const response = await stub.fetch(new Request("https://limiter.internal/", { method: "POST", body: JSON.stringify(call) }));
-    if (!response.ok) throw new Error(`limiter object for ${shard} answered HTTP ${response.status}`);
-    return (await response.json()) as T;
+  #stub(shard: string): LimiterStubLike {
+    return this.#namespace.get(this.#namespace.idFromName(shard));
   }
 
   take(shard: string, request: ShardRequest, now: number): Promise<ShardAnswer> {
-    return this.#call(shard, { op: "take", request, now });
+    return this.#stub(shard).take(request, now);
   }
 
   async refund(shard: string, request: ShardRequest, now: number): Promise<void> {
-    await this.#call(shard, { op: "refund", request, now });
+    await this.#stub(shard).refund(request, now);
   }
 
   async record(shard: string, breaker: BreakerSpec, failed: boolean, trial: boolean, now: number): Promise<void> {
-    await this.#call(shard, { op: "record", breaker, failed, trial, now });
+    await this.#stub(shard).record(breaker, failed, trial, now);
   }
 
   quota(shard: string, quota: QuotaSpec, now: number): Promise<QuotaState> {
-    return this.#call(shard, { op: "quota", quota, now });
+    return this.#stub(shard).quota(quota, now);
   }
 
   async resetQuota(shard: string, quotaId: string): Promise<void> {
-    await this.#call(shard, { op: "resetQuota", quotaId });
+    await this.#stub(shard).resetQuota(quotaId);
   }
 }
