@@ -62,7 +62,6 @@
 // Access logs: Bun's stdout goes to /dev/null (lib.mjs startServer's `sinkStdout`), so the lines
 // cost the gateway its formatting and its write, and cost nothing on the load generator's CPU.
 // workerd's lines (a console.log each) reach Miniflare in this process, which parses them (on CPU 1).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -83,6 +82,7 @@ import {
   rotate,
   roundStats,
   stopAllChildren,
+  writeResults,
 } from "./lib.mjs";
 import {
   CALL_BODY,
@@ -662,9 +662,6 @@ console.log(`\n${body}\n\n(${elapsed.toFixed(0)} s)`);
 
 if (config.write) {
   const file = join(root, "scripts/bench/RESULTS-costs.md");
-  const marker = "<!-- costs:notes (kept across runs) -->";
-  const kept = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const keptNotes = kept.includes(marker) ? kept.slice(kept.indexOf(marker)) : `${marker}\n`;
   const pick = (l) => ({ rps: Math.round(l.rps), p50: fmt(l.p50, 3), p99: fmt(l.p99, 3), cpuUs: fmt(l.cpuUsPerReq, 0), errors: l.errors });
   const raw = Object.fromEntries(
     targets.map((t) => [
@@ -676,7 +673,7 @@ if (config.write) {
       })),
     ]),
   );
-  const md = [
+  const head = [
     "# What limits and observability cost the gateway",
     "",
     "Written by `node scripts/bench/costs.mjs` (see the comment at its top for what it does and how).",
@@ -689,21 +686,8 @@ if (config.write) {
       `${config.listSeconds} s per c=1 tools/list run; ${config.pin ? "the gateway under test pinned to CPU 0; upstream, wrk, this script, Redis and its REST bridge on CPU 1" : "no CPU pinning"}. ` +
       `Limits: every level set to ${NEVER_REACHED} requests an hour (quota: per hour), so none refuses. Observability API: ${config.observabilityApi}. ` +
       "Bun's stdout (access logs) goes to /dev/null. Numbers are medians over rounds; costs are paired by round.",
-    "",
-    body,
-    "",
-    "<details><summary>Per-round numbers</summary>",
-    "",
-    "```json",
-    JSON.stringify(raw, null, 1),
-    "```",
-    "",
-    "</details>",
-    "",
-    keptNotes.trimEnd(),
-    "",
-  ].join("\n");
-  writeFileSync(file, md);
+  ];
+  writeResults(file, "<!-- costs:notes (kept across runs) -->", head, body, raw);
   log(`wrote ${file}`);
 }
 process.exit(0);

@@ -1,7 +1,7 @@
 // Helpers for the benchmark: child processes (started in their own process group, stopped by pid
 // on exit), CPU pinning, CPU-time accounting from /proc, and statistics.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus as osCpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -448,4 +448,31 @@ export function machineLines(m) {
     `- Machine: ${m.nproc} CPUs (nproc), ${m.cpu}, ${m.memory}, Linux ${m.kernel}`,
     `- Versions: node ${m.node}, bun ${m.bun}, workerd ${m.workerd.replace(/^workerd\s*/, "")} (miniflare ${m.miniflare}), hono ${m.hono}, load generator ${m.loadgen}`,
   ];
+}
+
+/**
+ * Writes a results file: `head` (the title and settings lines), `body`, the per-round numbers
+ * (`raw`, folded away) and the hand-written notes found after `marker` in the file as it was
+ * (kept across runs).
+ */
+export function writeResults(file, marker, head, body, raw) {
+  const kept = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const keptNotes = kept.includes(marker) ? kept.slice(kept.indexOf(marker)) : `${marker}\n`;
+  const md = [
+    ...head,
+    "",
+    body,
+    "",
+    "<details><summary>Per-round numbers</summary>",
+    "",
+    "```json",
+    JSON.stringify(raw, null, 1),
+    "```",
+    "",
+    "</details>",
+    "",
+    keptNotes.trimEnd(),
+    "",
+  ].join("\n");
+  writeFileSync(file, md);
 }

@@ -65,7 +65,6 @@
 // bindings; load goes to a direct socket of the worker, bypassing Miniflare's entry worker (see
 // targets.mjs). Where the gateway's time goes: investigate.mjs (variants of the gateway with one
 // step removed) and profile.mjs (CPU profiles on Bun and workerd).
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -88,6 +87,7 @@ import {
   roundStats as stats,
   spread,
   stopAllChildren,
+  writeResults,
 } from "./lib.mjs";
 import { checkList, checkPost, closeProbes, LIST_BODY, measureInPhases, measureLoadSteady, prepareTarget, sseProbe } from "./load.mjs";
 import { LIST_TOOLS, NAMED_TOOLS } from "./messages.mjs";
@@ -585,9 +585,6 @@ console.log(`(${elapsed.toFixed(0)} s)`);
 
 if (config.write) {
   const file = join(root, "scripts/bench/RESULTS.md");
-  const marker = "<!-- bench:notes (kept across runs) -->";
-  const kept = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const keptNotes = kept.includes(marker) ? kept.slice(kept.indexOf(marker)) : `${marker}\n`;
   const raw = Object.fromEntries(
     targets.map((t) => [
       t.key,
@@ -603,7 +600,7 @@ if (config.write) {
   function pick(l) {
     return { rps: Math.round(l.rps), p50: fmt(l.p50, 3), p99: fmt(l.p99, 3), cpuUs: fmt(l.cpuUsPerReq, 0), errors: l.errors };
   }
-  const md = [
+  const head = [
     "# Gateway benchmark",
     "",
     "Written by `node scripts/bench/run.mjs` (see the comment at the top of run.mjs for what it does).",
@@ -618,21 +615,8 @@ if (config.write) {
       `${config.pin ? "proxy under test pinned to CPU 0, upstream + load generator + this script on CPU 1" : "no CPU pinning"}. ` +
       `Bare passthrough: request body ${config.bareModes.join(" and ")}, client address added to X-Forwarded-For as the gateway adds it (workerd requests carry the edge's CF-Connecting-IP); on each measure the gateway is compared, round by round, with the one of them whose median is better. ` +
       "Numbers are medians over rounds (SSE: over all streams). The direct row is the same measurement for every runtime.",
-    "",
-    report,
-    "",
-    "<details><summary>Per-round numbers</summary>",
-    "",
-    "```json",
-    JSON.stringify(raw, null, 1),
-    "```",
-    "",
-    "</details>",
-    "",
-    keptNotes.trimEnd(),
-    "",
-  ].join("\n");
-  writeFileSync(file, md);
+  ];
+  writeResults(file, "<!-- bench:notes (kept across runs) -->", head, report, raw);
   log(`wrote ${file}`);
 }
 process.exit(0);
