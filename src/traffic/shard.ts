@@ -47,16 +47,16 @@ export interface BreakerEntry {
   trialSince: number;
 }
 
-/** A persisted entry, by its storage key (`c:<id>`, `q:<id>`, `b:<id>`); `undefined`: deleted. */
 /**
- * How long a persisted shard's change may wait before it is written (by the Durable Objects limiter): one write carries every change of that time.
- * The object's memory is the truth while it lives (every call to a shard goes through it, one at a
- * time), so the storage only has to bring a restarted object back; writing every call would cost
- * each request a storage write (a row written, billed, and on workerd a commit on the request's
- * thread) for nothing a live object reads.
+ * How long a persisted shard's change may wait before it is written (by the Durable Objects
+ * limiter): one write carries every change of that time. The object's memory is the truth while it
+ * lives (every call to a shard goes through it, one at a time), so the storage only has to bring a
+ * restarted object back; writing every call would cost each request a storage write (a row
+ * written, billed, and on workerd a commit on the request's thread) for nothing a live object reads.
  */
 export const WRITE_BEHIND_MS = 250;
 
+/** A persisted entry, by its storage key (`c:<id>`, `q:<id>`, `b:<id>`); `undefined`: deleted. */
 export type ShardChange = [key: string, value: CounterEntry | QuotaEntry | BreakerEntry | undefined];
 
 function windowOf(counter: RateCounter, now: number): number {
