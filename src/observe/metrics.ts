@@ -52,34 +52,6 @@ interface Group {
   total: number[];
 }
 
-/** The fields of a record a dimension (by source and key) reads: records alike in these get the same label. */
-const FIELDS_READ: Readonly<Record<string, readonly (keyof RequestRecord)[]>> = {
-  "metadata api_id": ["apiId"],
-  "metadata api_name": ["apiName"],
-  "metadata method": ["method"],
-  "metadata path": ["path"],
-  "metadata status": ["status"],
-  "metadata response_code": ["status"],
-  "metadata client_ip": ["clientIp"],
-  "metadata mcp_method": ["mcpMethod"],
-  "metadata mcp_primitive_type": ["primitiveType"],
-  "metadata mcp_primitive_name": ["apiId", "primitiveType", "primitiveName"],
-  "metadata mcp_error_code": ["errorCode"],
-  "session alias": ["alias"],
-  "session key_hash": ["keyHash"],
-  "session oauth_id": ["authKind", "alias"],
-  "session policy_id": ["policies"],
-  "context jwt_claims_sub": ["authKind", "alias"],
-};
-
-/** The fields `dimension` reads (a token's subject under any source, as `valueFor` reads it). */
-function fieldsRead(dimension: Dimension): readonly (keyof RequestRecord)[] {
-  return (
-    FIELDS_READ[`${dimension.source} ${dimension.key}`] ??
-    (dimension.key === "jwt_claims_sub" ? FIELDS_READ["context jwt_claims_sub"]! : [])
-  );
-}
-
 /** A key of the fields `fields` of a record (separated by NUL, which no field value holds unescaped). */
 function signatureOf(fields: readonly (keyof RequestRecord)[]): (record: RequestRecord) => string {
   return (record) => {
@@ -134,50 +106,63 @@ export class GatewayMetrics {
     const outside = new BoundedValues();
     const paths = new BoundedValues();
     const clients = new BoundedValues();
-    const valueFor = (dimension: Dimension): Value => {
+    /**
+     * What a dimension reads of a record, and from which fields: records alike in these fields get
+     * the same label (a batch is labelled once per such group).
+     */
+    const valueFor = (dimension: Dimension): { value: Value; fields: readonly (keyof RequestRecord)[] } => {
       const { source, key } = dimension;
       if (source === "metadata") {
         switch (key) {
           case "api_id":
-            return (r) => r.apiId;
+            return { value: (r) => r.apiId, fields: ["apiId"] };
           case "api_name":
-            return (r) => r.apiName;
+            return { value: (r) => r.apiName, fields: ["apiName"] };
           case "method":
-            return (r) => r.method;
+            return { value: (r) => r.method, fields: ["method"] };
           case "path":
-            return (r) => paths.value(r.path);
+            return { value: (r) => paths.value(r.path), fields: ["path"] };
           case "status":
           case "response_code":
-            return (r) => String(r.status);
+            return { value: (r) => String(r.status), fields: ["status"] };
           case "client_ip":
-            return (r) => clients.value(r.clientIp);
+            return { value: (r) => clients.value(r.clientIp), fields: ["clientIp"] };
           case "mcp_method":
-            return (r) => methodLabel(r.mcpMethod);
+            return { value: (r) => methodLabel(r.mcpMethod), fields: ["mcpMethod"] };
           case "mcp_primitive_type":
-            return (r) => r.primitiveType;
+            return { value: (r) => r.primitiveType, fields: ["primitiveType"] };
           case "mcp_primitive_name":
-            return (r) => names.label(r.apiId, r.primitiveType as "tool" | "resource" | "prompt" | "", r.primitiveName);
+            return {
+              value: (r) => names.label(r.apiId, r.primitiveType as "tool" | "resource" | "prompt" | "", r.primitiveName),
+              fields: ["apiId", "primitiveType", "primitiveName"],
+            };
           case "mcp_error_code":
-            return (r) => (r.errorCode === undefined ? "" : String(r.errorCode));
+            return { value: (r) => (r.errorCode === undefined ? "" : String(r.errorCode)), fields: ["errorCode"] };
         }
       }
       if (source === "session") {
         switch (key) {
           case "alias":
-            return (r) => outside.value(r.alias);
+            return { value: (r) => outside.value(r.alias), fields: ["alias"] };
           case "key_hash":
-            return (r) => outside.value(r.keyHash);
+            return { value: (r) => outside.value(r.keyHash), fields: ["keyHash"] };
           case "oauth_id":
-            return (r) => (r.authKind === "oauth" ? outside.value(r.alias) : "");
+            return { value: (r) => (r.authKind === "oauth" ? outside.value(r.alias) : ""), fields: ["authKind", "alias"] };
           case "policy_id":
-            return (r) => outside.value(r.policies.join(","));
+            return { value: (r) => outside.value(r.policies.join(",")), fields: ["policies"] };
         }
       }
       // context: a token's subject is the one claim the gateway keeps.
-      if (key === "jwt_claims_sub") return (r) => (r.authKind === "jwt" || r.authKind === "oauth" ? outside.value(r.alias) : "");
-      return () => "";
+      if (key === "jwt_claims_sub") {
+        return {
+          value: (r) => (r.authKind === "jwt" || r.authKind === "oauth" ? outside.value(r.alias) : ""),
+          fields: ["authKind", "alias"],
+        };
+      }
+      return { value: () => "", fields: [] };
     };
     const histograms = new Map<string, HistogramSeries>();
+    const fields = new Set<keyof RequestRecord>();
     this.#instruments = config.instruments.map((spec) => {
       let histogram: HistogramSeries | undefined;
       if (spec.type === "histogram") {
@@ -189,12 +174,15 @@ export class GatewayMetrics {
         spec,
         counter: spec.type === "counter" ? meter.createCounter(spec.name, { description: spec.description }) : undefined,
         histogram,
-        values: spec.dimensions.map((d) => ({ label: d.label, value: valueFor(d), fallback: d.default })),
+        values: spec.dimensions.map((d) => {
+          const { value, fields: read } = valueFor(d);
+          for (const field of read) fields.add(field);
+          return { label: d.label, value, fallback: d.default };
+        }),
       };
     });
-    const fields = new Set<keyof RequestRecord>();
+    // The filters read a record too.
     for (const spec of config.instruments) {
-      for (const d of spec.dimensions) for (const field of fieldsRead(d)) fields.add(field);
       if (spec.methods !== undefined) fields.add("method");
       if (spec.statusCodes !== undefined) fields.add("status");
     }
