@@ -58,6 +58,8 @@ export interface McpMessage {
   name?: string | undefined;
   /** `tools/call`'s `params.arguments` as sent (for `Mcp-Param-*` headers), `undefined` otherwise. */
   args?: unknown;
+  /** A request's `params.cursor` when it is a string (the page a list request asks for), else `undefined`. */
+  cursor?: string | undefined;
 }
 
 /** Where MCP 2026-07-28 declares a request's protocol version: a key of `params._meta`. */
@@ -163,6 +165,7 @@ function classify(text: string, message: Record<string, unknown>, targets: typeo
       initVersion: undefined,
       name: undefined,
       args: undefined,
+      cursor: undefined,
     };
   }
 
@@ -181,6 +184,7 @@ function classify(text: string, message: Record<string, unknown>, targets: typeo
   let initVersion: unknown;
   let name: string | undefined;
   let args: unknown;
+  let cursor: string | undefined;
   if (p !== undefined) {
     const meta = p._meta;
     if (meta !== null && typeof meta === "object") metaVersion = (meta as Record<string, unknown>)[PROTOCOL_VERSION_META_KEY];
@@ -188,6 +192,7 @@ function classify(text: string, message: Record<string, unknown>, targets: typeo
     const member = targets[method as string]?.member;
     if (member !== undefined) name = p[member] as string;
     if (method === "tools/call") args = p.arguments;
+    if (typeof p.cursor === "string") cursor = p.cursor;
   }
   return {
     kind,
@@ -199,6 +204,7 @@ function classify(text: string, message: Record<string, unknown>, targets: typeo
     initVersion,
     name,
     args,
+    cursor,
   };
 }
 

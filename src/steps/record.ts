@@ -251,7 +251,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
           state.upstreamStart !== 0 &&
           mcp.id !== null &&
           LIST_METHODS.has(mcp.method) &&
-          observer.lists.claim(state.match.route.id, mcp.method, cursorOf(state.body), Date.now());
+          observer.lists.claim(state.match.route.id, mcp.method, mcp.cursor ?? "", Date.now());
         if (list || sse) {
           // An SSE answer ends with its last event, and a list answer read for names is kept whole:
           // the record waits for the body's end, off the response path.
@@ -283,21 +283,6 @@ export function record(options: RecordOptions): Step<RecordPart> {
 
 /** The list methods whose answers teach the observer an upstream's names (`observe/labels.ts`). */
 const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
-
-const utf8 = new TextDecoder();
-
-/** A list request's `params.cursor` (`""` for the first page, or a body that names none). */
-function cursorOf(body: Uint8Array | undefined): string {
-  if (body === undefined) return "";
-  const text = utf8.decode(body);
-  if (!text.includes("cursor")) return "";
-  try {
-    const cursor = (JSON.parse(text) as { params?: { cursor?: unknown } }).params?.cursor;
-    return typeof cursor === "string" ? cursor : "";
-  } catch {
-    return "";
-  }
-}
 
 function decodeAll(chunks: Uint8Array[]): string {
   const decoder = new TextDecoder();

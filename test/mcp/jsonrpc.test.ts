@@ -85,6 +85,12 @@ describe("classification of every client-to-server method of MCP 2025-11-25", ()
   test("string ids are kept as strings", () => {
     expect(parseMessage(req("ping", undefined, "abc")).id).toBe("abc");
   });
+
+  test("a list request's cursor is kept when it is a string (the page it asks for)", () => {
+    expect(parseMessage(req("tools/list", { cursor: "page-2" })).cursor).toBe("page-2");
+    expect(parseMessage(req("tools/list")).cursor).toBeUndefined();
+    expect(parseMessage(req("tools/list", { cursor: 2 })).cursor).toBeUndefined();
+  });
 });
 
 describe("malformed input", () => {
