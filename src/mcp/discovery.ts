@@ -34,22 +34,9 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Visibility } from "../policy/types.ts";
 import { canonicalIdentifier } from "./identifiers.ts";
-import type { PrimitiveType } from "./jsonrpc.ts";
+import { listMethod } from "./jsonrpc.ts";
 
 type JsonObject = Record<string, unknown>;
-
-interface ListSpec {
-  member: string;
-  key: string;
-  type: PrimitiveType;
-}
-
-const LISTS: Readonly<Record<string, ListSpec>> = {
-  "tools/list": { member: "tools", key: "name", type: "tool" },
-  "resources/list": { member: "resources", key: "uri", type: "resource" },
-  "resources/templates/list": { member: "resourceTemplates", key: "uriTemplate", type: "resource" },
-  "prompts/list": { member: "prompts", key: "name", type: "prompt" },
-};
 
 /** Each server capability and the methods that use it: removed when all of them are denied. */
 const CAPABILITY_METHODS: Readonly<Record<string, readonly string[]>> = {
@@ -148,7 +135,7 @@ function isObject(value: unknown): value is JsonObject {
 
 /** Whether the answer to `method` is filtered per consumer. */
 export function needsFiltering(method: string): boolean {
-  return method === "initialize" || method === "server/discover" || method === "subscriptions/listen" || Object.hasOwn(LISTS, method);
+  return method === "initialize" || method === "server/discover" || method === "subscriptions/listen" || listMethod(method) !== undefined;
 }
 
 /**
@@ -157,8 +144,9 @@ export function needsFiltering(method: string): boolean {
  * closed). Returns `result` itself for a method that is not a list method. Does not mutate `result`.
  */
 export function filterListResult(method: string, result: JsonObject, visibility: Visibility): JsonObject {
-  if (!Object.hasOwn(LISTS, method)) return result;
-  const { member, key, type } = LISTS[method]!;
+  const list = listMethod(method);
+  if (list === undefined) return result;
+  const { member, key, type } = list;
   if (!Object.hasOwn(result, member)) return result;
   const items = result[member];
   const kept = Array.isArray(items)

@@ -62,6 +62,25 @@ export interface McpMessage {
   cursor?: string | undefined;
 }
 
+/** A list method: the member of its result that holds the items, each item's key, and what they are. */
+export interface ListMethod {
+  member: "tools" | "prompts" | "resources" | "resourceTemplates";
+  key: "name" | "uri" | "uriTemplate";
+  type: PrimitiveType;
+}
+
+const LIST_METHODS: Readonly<Record<string, ListMethod>> = {
+  "tools/list": { member: "tools", key: "name", type: "tool" },
+  "prompts/list": { member: "prompts", key: "name", type: "prompt" },
+  "resources/list": { member: "resources", key: "uri", type: "resource" },
+  "resources/templates/list": { member: "resourceTemplates", key: "uriTemplate", type: "resource" },
+};
+
+/** `method` as a list method (`tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`), else `undefined`. */
+export function listMethod(method: string): ListMethod | undefined {
+  return Object.hasOwn(LIST_METHODS, method) ? LIST_METHODS[method] : undefined;
+}
+
 /** Where MCP 2026-07-28 declares a request's protocol version: a key of `params._meta`. */
 export const PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion";
 

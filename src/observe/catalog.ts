@@ -11,6 +11,7 @@
  */
 import { declaredOperations } from "../definitions/operations.ts";
 import type { McpDefinition } from "../definitions/schema.ts";
+import { listMethod } from "../mcp/jsonrpc.ts";
 import { applyHeaderTransform, applyUpstreamAuth, compileUpstreamAuth, type SecretSource } from "../proxy/upstream-auth.ts";
 
 export const CATALOG_MAX_AGE_MS = 5 * 60_000;
@@ -173,20 +174,12 @@ export async function readCatalog(
   return catalog;
 }
 
-/** The list methods whose answers name what an upstream exposes, and where each lists it. */
-export const LIST_MEMBERS: Readonly<Record<string, { member: string; key: "name" | "uri" | "uriTemplate" }>> = {
-  "tools/list": { member: "tools", key: "name" },
-  "prompts/list": { member: "prompts", key: "name" },
-  "resources/list": { member: "resources", key: "uri" },
-  "resources/templates/list": { member: "resourceTemplates", key: "uriTemplate" },
-};
-
 /**
  * The names a list answer (JSON or SSE, as the client got it) gives, `[]` when it gives none (an
  * error, a body that is no answer to `id`).
  */
 export function namesInListAnswer(method: string, sse: boolean, text: string, id: number | string): string[] {
-  const list = LIST_MEMBERS[method];
+  const list = listMethod(method);
   if (list === undefined) return [];
   try {
     const answer = answerOf(sse ? "text/event-stream" : "application/json", text, id);

@@ -13,7 +13,7 @@
  * - Anything else that comes from outside (a session alias, a JWT subject): the first
  *   `cap` distinct values (default {@link MAX_VALUES}), then {@link OTHER}.
  */
-import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import { listMethod, type PrimitiveType } from "../mcp/jsonrpc.ts";
 
 /** The one value every unknown name is counted under. */
 export const OTHER = "__other__";
@@ -163,14 +163,6 @@ export const LIST_RELEARN_UNKNOWN_MS = 5_000;
 /** At most this many pages (method and cursor) of one API remembered; past it, pages not read for {@link LIST_RELEARN_MS} are forgotten. */
 export const MAX_LIST_PAGES = 64;
 
-/** The primitive type each list method names. */
-const LIST_TYPE: Readonly<Record<string, PrimitiveType>> = {
-  "tools/list": "tool",
-  "prompts/list": "prompt",
-  "resources/list": "resource",
-  "resources/templates/list": "resource",
-};
-
 /**
  * Which list answers are read for names. Reading one (a copy of its body, decoded and parsed again
  * off the response path) costs about what passing it on does, so a page is read when this process
@@ -186,7 +178,7 @@ export class ListLearning {
    * counts as read from `now` on (one answer read per page and interval, whether it teaches or not).
    */
   claim(apiId: string, method: string, cursor: string, now: number): boolean {
-    const type = LIST_TYPE[method];
+    const type = listMethod(method)?.type;
     if (type === undefined) return false;
     let api = this.#apis.get(apiId);
     if (api === undefined) {

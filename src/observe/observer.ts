@@ -13,7 +13,7 @@
  */
 import type { McpDefinition } from "../definitions/schema.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
-import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import { listMethod, type PrimitiveType } from "../mcp/jsonrpc.ts";
 import type { Policy } from "../policy/model.ts";
 import type { SecretSource } from "../proxy/upstream-auth.ts";
 import { AnalyticsBuckets, type AnalyticsStore } from "./analytics.ts";
@@ -30,13 +30,6 @@ export const GATEWAY_VERSION = "0.1.0";
 
 /** The longest a batch waits for the next metrics export (Workers keep `waitUntil` work 30 s). */
 const MAX_EXPORT_WAIT_MS = 20_000;
-
-/** The primitive type each list method names. */
-const LIST_TYPES: Readonly<Record<string, PrimitiveType>> = {
-  "tools/list": "tool",
-  "prompts/list": "prompt",
-  "resources/list": "resource",
-};
 
 /** How soon an upstream's catalog is read again when a name it did not list turns up (ms). */
 const CATALOG_RETRY_MS = 30_000;
@@ -202,7 +195,7 @@ export class Observer {
       if (record.listAnswer === undefined) continue;
       const names = namesInListAnswer(record.mcpMethod, record.listAnswerSse, record.listAnswer, record.listId);
       if (record.mcpMethod === "resources/templates/list") this.names.addTemplates(record.apiId, names);
-      else this.names.add(record.apiId, LIST_TYPES[record.mcpMethod] ?? "tool", names);
+      else this.names.add(record.apiId, listMethod(record.mcpMethod)?.type ?? "tool", names);
       record.listAnswer = undefined;
     }
     const lines: string[] = [];

@@ -31,7 +31,7 @@ import type { UpstreamHeaders } from "../http/headers.ts";
 import { wireCode } from "../errors.ts";
 import { canonicalKeys } from "../mcp/identifiers.ts";
 import { headerRevision } from "../mcp/revision.ts";
-import type { PrimitiveType } from "../mcp/jsonrpc.ts";
+import { listMethod, type PrimitiveType } from "../mcp/jsonrpc.ts";
 import type { Observer } from "../observe/observer.ts";
 import { RequestRecord } from "../observe/record.ts";
 import { metaTraceContext, parseTraceparent, sampler, startTrace, traceparentFor } from "../observe/trace-context.ts";
@@ -250,7 +250,7 @@ export function record(options: RecordOptions): Step<RecordPart> {
           state.error === undefined &&
           state.upstreamStart !== 0 &&
           mcp.id !== null &&
-          LIST_METHODS.has(mcp.method) &&
+          listMethod(mcp.method) !== undefined &&
           observer.lists.claim(state.match.route.id, mcp.method, mcp.cursor ?? "", Date.now());
         if (list || sse) {
           // An SSE answer ends with its last event, and a list answer read for names is kept whole:
@@ -280,9 +280,6 @@ export function record(options: RecordOptions): Step<RecordPart> {
     },
   };
 }
-
-/** The list methods whose answers teach the observer an upstream's names (`observe/labels.ts`). */
-const LIST_METHODS: ReadonlySet<string> = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
 
 function decodeAll(chunks: Uint8Array[]): string {
   const decoder = new TextDecoder();
